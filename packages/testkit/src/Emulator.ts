@@ -1,0 +1,164 @@
+/**
+ * The emulator's state and its control API: the portals it serves, the clock they share, and what
+ * tests do to them (create, configure, seed, inspect, reset). The HTTP control surface under
+ * `/_emulator/` calls exactly these functions.
+ *
+ * @since 0.1.0
+ */
+import type { EmulatorClock } from "./EmulatorClock.js"
+import { makeEmulatorClock } from "./EmulatorClock.js"
+import type { InboxMessage, PortalCounters, PortalOptions } from "./Portal.js"
+import { Portal } from "./Portal.js"
+
+/**
+ * The id of the portal every emulator starts with; it also answers at the root `/rest/` path.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultPortalId = "demo"
+
+/**
+ * The default demo portal: six users, an admin webhook with the usual scopes, one joined line.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const demoPortalOptions: PortalOptions = {
+  id: defaultPortalId,
+  users: [
+    { id: 1, name: "Anna", lastName: "Admin", admin: true },
+    { id: 2, name: "Boris", lastName: "Sales" },
+    { id: 3, name: "Carla", lastName: "Support" },
+    { id: 4, name: "Dmitri", lastName: "Manager" },
+    { id: 5, name: "Elena", lastName: "Marketing" },
+    { id: 6, name: "Farid", lastName: "Finance" }
+  ],
+  webhooks: [{ userId: 1 }],
+  lines: [{ name: "Linecast demo line" }]
+}
+
+/**
+ * A change to a running portal's settings.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type PortalPatch = Pick<
+  PortalOptions,
+  "nfr" | "imbotInstalled" | "bucket" | "operating" | "weeklyWindowSeconds" | "attachMaxCharacters" | "utcOffsetMinutes"
+>
+
+/**
+ * What a test or a script needs to talk to a portal.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PortalInfo {
+  readonly id: string
+  readonly domain: string
+  /** The REST base of the portal, ending in `/rest/` (OAuth calls go to `<restUrl><method>`). */
+  readonly restUrl: string
+  /** Ready incoming-webhook base URLs, each ending in `/`. */
+  readonly webhookUrls: ReadonlyArray<string>
+  /** Codes of the joined network lines. */
+  readonly lineCodes: ReadonlyArray<string>
+  readonly users: ReadonlyArray<number>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export class Emulator {
+  readonly clock: EmulatorClock
+  private readonly portalsById = new Map<string, Portal>()
+  private baseUrl = "http://127.0.0.1"
+  private nextPortal = 1
+
+  constructor(options: { readonly clock?: EmulatorClock; readonly portals?: ReadonlyArray<PortalOptions> } = {}) {
+    this.clock = options.clock ?? makeEmulatorClock()
+    this.createPortal(demoPortalOptions)
+    for (const portal of options.portals ?? []) this.createPortal(portal)
+  }
+
+  /** Tells the emulator where it listens, so that it can hand out URLs. */
+  setBaseUrl(url: string): void {
+    this.baseUrl = url.replace(/\/$/, "")
+  }
+
+  get url(): string {
+    return this.baseUrl
+  }
+
+  createPortal(options: PortalOptions = {}): PortalInfo {
+    const id = options.id ?? `portal-${this.nextPortal++}`
+    if (this.portalsById.has(id)) throw new Error(`A portal with id "${id}" exists already`)
+    const portal = new Portal(options, id)
+    this.portalsById.set(portal.id, portal)
+    return this.info(portal.id)
+  }
+
+  /** The portal with this id (the default portal when omitted); throws for an unknown id. */
+  portal(id: string = defaultPortalId): Portal {
+    const portal = this.portalsById.get(id)
+    if (portal === undefined) throw new Error(`No portal with id "${id}"`)
+    return portal
+  }
+
+  findPortal(id: string): Portal | undefined {
+    return this.portalsById.get(id)
+  }
+
+  findPortalByDomain(domain: string): Portal | undefined {
+    for (const portal of this.portalsById.values()) if (portal.domain === domain) return portal
+    return undefined
+  }
+
+  portals(): ReadonlyArray<Portal> {
+    return [...this.portalsById.values()]
+  }
+
+  info(id: string = defaultPortalId): PortalInfo {
+    const portal = this.portal(id)
+    const prefix = id === defaultPortalId ? this.baseUrl : `${this.baseUrl}/p/${id}`
+    return {
+      id: portal.id,
+      domain: portal.domain,
+      restUrl: `${prefix}/rest/`,
+      webhookUrls: [...portal.webhooks.values()].map((webhook) => `${prefix}/rest/${webhook.userId}/${webhook.code}/`),
+      lineCodes: [...portal.lines.values()].filter((line) => line.joined && !line.blacklisted).map((line) => line.code),
+      users: [...portal.users.keys()]
+    }
+  }
+
+  configure(id: string, patch: PortalPatch): PortalInfo {
+    const portal = this.portal(id)
+    if (patch.nfr !== undefined) portal.nfr = patch.nfr
+    if (patch.imbotInstalled !== undefined) portal.imbotInstalled = patch.imbotInstalled
+    if (patch.weeklyWindowSeconds !== undefined) portal.weeklyWindowSeconds = patch.weeklyWindowSeconds
+    if (patch.attachMaxCharacters !== undefined) portal.attachMaxCharacters = patch.attachMaxCharacters
+    if (patch.utcOffsetMinutes !== undefined) portal.utcOffsetMinutes = patch.utcOffsetMinutes
+    if (patch.bucket !== undefined) portal.bucket.configure(patch.bucket)
+    if (patch.operating !== undefined) portal.operating.configure(patch.operating)
+    return this.info(id)
+  }
+
+  /** Messages received on a portal, optionally only one user's, oldest first. */
+  inbox(id: string = defaultPortalId, userId?: number): ReadonlyArray<InboxMessage> {
+    const inbox = this.portal(id).inbox
+    return userId === undefined ? [...inbox] : inbox.filter((message) => message.userId === userId)
+  }
+
+  counters(id: string = defaultPortalId): PortalCounters {
+    return structuredClone(this.portal(id).counters)
+  }
+
+  /** Forgets every portal's messages, ledger, counters and limits, and puts the clock back to real time. */
+  reset(): void {
+    for (const portal of this.portalsById.values()) portal.reset()
+    this.clock.resume()
+    this.clock.set(Date.now())
+  }
+}

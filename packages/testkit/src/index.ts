@@ -1,0 +1,12 @@
+/**
+ * @linecast/testkit: the shared test harness of Linecast.
+ *
+ * @since 0.1.0
+ */
+export * from "./Emulator.js"
+export * from "./EmulatorClock.js"
+export * from "./LeakyBucket.js"
+export * from "./OperatingTime.js"
+export * from "./Portal.js"
+export * as PortalEmulator from "./PortalEmulator.js"
+export * from "./startPortalEmulator.js"

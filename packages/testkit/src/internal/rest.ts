@@ -1,0 +1,113 @@
+/**
+ * One REST call through the portal, in the server's order: the leaky bucket at the front, the
+ * method lookup (an unknown method is a 404 before any auth), authentication with its scope
+ * check, the operating-time limit, then the method. Errors carry no `time`; successes do.
+ */
+import type { Portal } from "../Portal.js"
+import type { Auth } from "./methods/method.js"
+import { methods } from "./methods/registry.js"
+import type { PhpValue } from "./php.js"
+import { PhpTypeError, stringOf } from "./php.js"
+import { RestError, systemErrors } from "./restError.js"
+import { makeTimeInfo } from "./timeInfo.js"
+
+/** Who the request says it is, read from the URL, the parameters and the cookies. */
+export type Credentials =
+  | { readonly kind: "webhook"; readonly userId: string; readonly code: string }
+  | { readonly kind: "request" }
+
+export interface RestRequest {
+  readonly portal: Portal
+  /** The method as it appears in the URL, suffix included (`profile.json`). */
+  readonly method: string
+  readonly credentials: Credentials
+  readonly params: Readonly<Record<string, PhpValue>>
+  readonly cookie: string | undefined
+  readonly authorization: string | undefined
+  readonly now: number
+  readonly random: () => number
+}
+
+export interface RestResponse {
+  readonly status: number
+  readonly body: unknown
+}
+
+/** The method name without a `.json`/`.xml` suffix, lower-cased as the server looks it up. */
+export const methodName = (raw: string): string => {
+  const lower = raw.toLowerCase()
+  const point = lower.lastIndexOf(".")
+  if (point > 0 && ["json", "xml"].includes(lower.slice(point + 1))) return lower.slice(0, point)
+  return lower
+}
+
+const authenticate = (request: RestRequest, scope: string): Auth => {
+  const { portal, credentials, params, now } = request
+  const needs = (scopes: ReadonlyArray<string>) => scope === "_global" || scopes.includes(scope)
+  if (credentials.kind === "webhook") {
+    const webhook = portal.webhooks.get(credentials.code)
+    if (webhook === undefined || String(webhook.userId) !== credentials.userId) throw systemErrors.invalidCredentials()
+    if (!needs(webhook.scopes)) throw systemErrors.insufficientScopeWebhook()
+    return { type: "webhook", userId: webhook.userId, credential: `webhook:${webhook.id}`, scopes: webhook.scopes }
+  }
+  const bearer = request.authorization?.match(/^Bearer\s+(.+)$/i)?.[1]
+  const tokenValue = bearer ?? params.auth ?? params.access_token
+  if (tokenValue !== undefined && tokenValue !== null && typeof tokenValue !== "object") {
+    const token = portal.tokens.get(stringOf(tokenValue))
+    if (token === undefined) throw systemErrors.invalidToken()
+    if (token.expiresAt <= now) throw systemErrors.expiredToken()
+    if (!needs(token.scopes)) throw systemErrors.insufficientScopeToken()
+    return { type: "oauth", userId: token.userId, credential: `app:${token.clientId}`, scopes: token.scopes }
+  }
+  const sessid = params.sessid
+  if (typeof sessid === "string") {
+    const session = portal.sessions.get(sessid)
+    if (session !== undefined && request.cookie?.includes(session.cookie)) {
+      return { type: "session", userId: session.userId }
+    }
+  }
+  throw systemErrors.noAuth()
+}
+
+const call = (request: RestRequest): RestResponse => {
+  const { portal, now } = request
+  const name = methodName(request.method)
+  const method = methods.get(name)
+  if (method === undefined) throw systemErrors.methodNotFound()
+  const auth = authenticate(request, method.scope)
+  const limited = auth.type !== "session" && name !== "batch"
+  const operatingKey = auth.type === "session" ? "" : `${auth.credential}|${name}`
+  if (limited && portal.operating.blocked(operatingKey, now)) throw systemErrors.operationTimeLimit()
+  portal.counters.calls[name] = (portal.counters.calls[name] ?? 0) + 1
+  const result = method.run({ portal, auth, params: request.params, now, random: request.random })
+  const cost = limited ? portal.operating.charge(operatingKey, name, now) : 0
+  const operating = limited ? portal.operating.usage(operatingKey, now) : undefined
+  const time = makeTimeInfo({
+    startMs: now,
+    durationSeconds: cost,
+    utcOffsetMinutes: portal.utcOffsetMinutes,
+    operating
+  })
+  return { status: 200, body: { result, time } }
+}
+
+/** Answers one REST call; never throws. */
+export const handleRest = (request: RestRequest): RestResponse => {
+  const { portal } = request
+  portal.counters.requests++
+  if (!portal.bucket.take(request.now)) {
+    portal.counters.bucketRejections++
+    portal.countRejection("QUERY_LIMIT_EXCEEDED")
+    const error = systemErrors.queryLimit()
+    return { status: error.status, body: error.body() }
+  }
+  try {
+    return call(request)
+  } catch (cause) {
+    const error =
+      cause instanceof RestError ? cause : cause instanceof PhpTypeError ? systemErrors.internal() : undefined
+    if (error === undefined) throw cause
+    portal.countRejection(error.code)
+    return { status: error.status, body: error.body() }
+  }
+}

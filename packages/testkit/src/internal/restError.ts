@@ -1,0 +1,42 @@
+/**
+ * An error answer of the REST server: `{"error": code, "error_description": description}` with its
+ * HTTP status. Error answers carry no `time` object (the server adds it to successes only).
+ */
+export class RestError extends Error {
+  constructor(
+    readonly code: string,
+    readonly description: string,
+    readonly status: number
+  ) {
+    super(`${code}: ${description}`)
+  }
+
+  body(): Record<string, string> {
+    return { error: this.code, error_description: this.description }
+  }
+}
+
+/** The server's own errors, with the texts and statuses its code gives them. */
+export const systemErrors = {
+  methodNotFound: () => new RestError("ERROR_METHOD_NOT_FOUND", "Method not found!", 404),
+  noAuth: () => new RestError("NO_AUTH_FOUND", "Wrong authorization data", 401),
+  invalidCredentials: () => new RestError("INVALID_CREDENTIALS", "Invalid request credentials", 401),
+  insufficientScopeWebhook: () =>
+    new RestError(
+      "insufficient_scope",
+      "The request requires higher privileges than provided by the webhook token",
+      401
+    ),
+  insufficientScopeToken: () =>
+    new RestError(
+      "insufficient_scope",
+      "The request requires higher privileges than provided by the access token",
+      401
+    ),
+  expiredToken: () => new RestError("expired_token", "The access token provided has expired", 401),
+  invalidToken: () => new RestError("invalid_token", "The access token provided is invalid", 401),
+  queryLimit: () => new RestError("QUERY_LIMIT_EXCEEDED", "Too many requests", 503),
+  operationTimeLimit: () =>
+    new RestError("OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.", 429),
+  internal: () => new RestError("INTERNAL_SERVER_ERROR", "Internal server error", 500)
+} as const

@@ -5,8 +5,10 @@
  *
  * @since 0.1.0
  */
+import { randomBytes } from "node:crypto"
 import type { EmulatorClock } from "./EmulatorClock.js"
 import { makeEmulatorClock } from "./EmulatorClock.js"
+import type { Installation, OAuthApp, OAuthAppOptions } from "./OAuthApp.js"
 import type { InboxMessage, PortalCounters, PortalOptions } from "./Portal.js"
 import { Portal } from "./Portal.js"
 
@@ -74,6 +76,9 @@ export interface PortalInfo {
 export class Emulator {
   readonly clock: EmulatorClock
   private readonly portalsById = new Map<string, Portal>()
+  /** Bitrix24 Network's directory of open lines, shared by every portal of this emulator. */
+  private readonly network = new Map<string, { readonly name: string }>()
+  private readonly apps = new Map<string, OAuthApp>()
   private baseUrl = "http://127.0.0.1"
   private nextPortal = 1
 
@@ -95,7 +100,7 @@ export class Emulator {
   createPortal(options: PortalOptions = {}): PortalInfo {
     const id = options.id ?? `portal-${this.nextPortal++}`
     if (this.portalsById.has(id)) throw new Error(`A portal with id "${id}" exists already`)
-    const portal = new Portal(options, id)
+    const portal = new Portal(options, id, this.network)
     this.portalsById.set(portal.id, portal)
     return this.info(portal.id)
   }
@@ -131,6 +136,52 @@ export class Emulator {
       lineCodes: [...portal.lines.values()].filter((line) => line.joined && !line.blacklisted).map((line) => line.code),
       users: [...portal.users.keys()]
     }
+  }
+
+  /** Registers an application with Bitrix24's OAuth server. */
+  createApp(options: typeof OAuthAppOptions.Type = {}): OAuthApp {
+    const clientId = options.clientId ?? `local.${randomBytes(7).toString("hex")}.${this.apps.size + 1}`
+    if (this.apps.has(clientId)) throw new Error(`An app with client id "${clientId}" exists already`)
+    const app: OAuthApp = {
+      clientId,
+      clientSecret: options.clientSecret ?? randomBytes(24).toString("base64url"),
+      scopes: options.scopes ?? ["imopenlines", "crm", "im", "user"],
+      accessTokenLifetimeSeconds: options.accessTokenLifetimeSeconds ?? 3600,
+      refreshTokenLifetimeSeconds: options.refreshTokenLifetimeSeconds ?? 180 * 24 * 3600,
+      rotateRefreshTokens: options.rotateRefreshTokens ?? true
+    }
+    this.apps.set(clientId, app)
+    return app
+  }
+
+  app(clientId: string): OAuthApp | undefined {
+    return this.apps.get(clientId)
+  }
+
+  /** Installs an app on a portal for a user, as an administrator would. */
+  installApp(portalId: string, clientId: string, userId = 1): Installation {
+    const app = this.apps.get(clientId)
+    if (app === undefined) throw new Error(`No app with client id "${clientId}"`)
+    const portal = this.portal(portalId)
+    if (!portal.users.has(userId)) throw new Error(`No user ${userId} on portal "${portalId}"`)
+    const { applicationToken, access, refresh } = portal.install(app, userId, this.clock.now())
+    return {
+      clientId,
+      portalId,
+      userId,
+      applicationToken,
+      memberId: portal.memberId,
+      domain: portal.domain,
+      clientEndpoint: this.info(portalId).restUrl,
+      accessToken: access.token,
+      refreshToken: refresh.token,
+      expiresIn: app.accessTokenLifetimeSeconds
+    }
+  }
+
+  /** Where the OAuth server's token endpoint listens (Bitrix24's is `https://oauth.bitrix.info/oauth/token/`). */
+  get oauthTokenUrl(): string {
+    return `${this.baseUrl}/oauth/token/`
   }
 
   configure(id: string, patch: PortalPatch): PortalInfo {

@@ -10,6 +10,7 @@ import { randomBytes } from "node:crypto"
 import * as Schema from "effect/Schema"
 import type { LeakyBucket } from "./LeakyBucket.js"
 import { makeLeakyBucket } from "./LeakyBucket.js"
+import type { OAuthApp, RefreshToken } from "./OAuthApp.js"
 import type { OperatingTime } from "./OperatingTime.js"
 import { makeOperatingTime } from "./OperatingTime.js"
 
@@ -229,6 +230,9 @@ export class Portal {
   readonly users = new Map<number, User>()
   readonly webhooks = new Map<string, Webhook>()
   readonly tokens = new Map<string, AccessToken>()
+  readonly refreshTokens = new Map<string, RefreshToken>()
+  /** Installed applications' `application_token`, by client id. */
+  readonly installations = new Map<string, string>()
   readonly sessions = new Map<string, Session>()
   readonly lines = new Map<string, NetworkLine>()
   /** Last accepted send by `<botId>:<userId>` (Unix ms). */
@@ -239,7 +243,15 @@ export class Portal {
   private nextBotId = 100
   private nextMessageId = 1
 
-  constructor(options: PortalOptions, fallbackId: string) {
+  /**
+   * @param network Bitrix24 Network's directory of open lines, shared by the emulator's portals:
+   * a line any portal publishes can be joined by the others.
+   */
+  constructor(
+    options: PortalOptions,
+    fallbackId: string,
+    readonly network: Map<string, { readonly name: string }> = new Map()
+  ) {
     this.id = options.id ?? fallbackId
     this.domain = options.domain ?? `${this.id}.bitrix24.test`
     this.memberId = randomCode(32)
@@ -292,7 +304,22 @@ export class Portal {
       blacklisted: options.blacklisted ?? false
     }
     this.lines.set(line.code, line)
+    this.network.set(line.code, { name: line.name })
     return line
+  }
+
+  /**
+   * `Network::join`: the line's bot id, registering the bot on first join; undefined for a code
+   * Bitrix24 Network does not know.
+   */
+  joinLine(code: string): NetworkLine | undefined {
+    const known = this.lines.get(code)
+    if (known !== undefined) {
+      known.joined = true
+      return known
+    }
+    const published = this.network.get(code)
+    return published === undefined ? undefined : this.addLine({ code, name: published.name, joined: true })
   }
 
   issueToken(
@@ -313,6 +340,30 @@ export class Portal {
     }
     this.tokens.set(token.token, token)
     return token
+  }
+
+  /** Installs an app for a user: the installation's application token, and a first token pair. */
+  install(app: OAuthApp, userId: number, now: number) {
+    const applicationToken = this.installations.get(app.clientId) ?? randomCode(32)
+    this.installations.set(app.clientId, applicationToken)
+    return { applicationToken, ...this.grant(app, userId, now) }
+  }
+
+  /** A new access token and refresh token for an installed app. */
+  grant(app: OAuthApp, userId: number, now: number) {
+    const access = this.issueToken(
+      { clientId: app.clientId, userId, scopes: app.scopes, lifetimeSeconds: app.accessTokenLifetimeSeconds },
+      now
+    )
+    const refresh: RefreshToken = {
+      token: randomCode(64),
+      clientId: app.clientId,
+      portalId: this.id,
+      userId,
+      expiresAt: now + app.refreshTokenLifetimeSeconds * 1000
+    }
+    this.refreshTokens.set(refresh.token, refresh)
+    return { access, refresh }
   }
 
   openSession(userId: number): Session {

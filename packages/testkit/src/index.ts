@@ -6,6 +6,7 @@
 export * from "./Emulator.js"
 export * from "./EmulatorClock.js"
 export * from "./LeakyBucket.js"
+export * from "./OAuthApp.js"
 export * from "./OperatingTime.js"
 export * from "./Portal.js"
 export * as PortalEmulator from "./PortalEmulator.js"

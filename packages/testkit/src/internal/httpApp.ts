@@ -10,7 +10,9 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { Emulator } from "../Emulator.js"
 import { defaultPortalId } from "../Emulator.js"
+import { OAuthAppOptions } from "../OAuthApp.js"
 import { BucketOptions, LineOptions, OperatingOptions, PortalOptions, UserOptions, WebhookOptions } from "../Portal.js"
+import { handleOAuthToken } from "./oauthToken.js"
 import { readParams } from "./requestParams.js"
 import type { Credentials } from "./rest.js"
 import { handleRest } from "./rest.js"
@@ -58,6 +60,15 @@ const rest = (emulator: Emulator, maxBodyBytes: number) =>
       now: emulator.clock.now(),
       random: Math.random
     })
+    return json(answer.body, answer.status)
+  })
+
+const oauthToken = (emulator: Emulator, maxBodyBytes: number) =>
+  Effect.gen(function* () {
+    const request = yield* HttpServerRequest.HttpServerRequest
+    const params = yield* readParams(request, maxBodyBytes).pipe(Effect.either)
+    if (params._tag === "Left") return json(params.left.body(), params.left.status)
+    const answer = handleOAuthToken(emulator, params.right)
     return json(answer.body, answer.status)
   })
 
@@ -172,6 +183,23 @@ const control = (emulator: Emulator) => {
       )
     ),
     HttpRouter.post(
+      "/_emulator/apps",
+      body(OAuthAppOptions).pipe(
+        Effect.flatMap((options) => attempt(() => emulator.createApp(options))),
+        Effect.map((app) => json(app, 201))
+      )
+    ),
+    HttpRouter.post(
+      "/_emulator/portals/:portal/installations",
+      Effect.gen(function* () {
+        const portal = yield* portalParam
+        const { clientId, userId } = yield* body(
+          Schema.Struct({ clientId: Schema.String, userId: Schema.optional(Schema.Int) })
+        )
+        return json(yield* attempt(() => emulator.installApp(portal.id, clientId, userId)), 201)
+      })
+    ),
+    HttpRouter.post(
       "/_emulator/portals/:portal/sessions",
       Effect.zipWith(portalParam, body(Schema.Struct({ userId: Schema.Int })), (portal, { userId }) =>
         json(portal.openSession(userId), 201)
@@ -225,6 +253,8 @@ export const makeHttpApp = (emulator: Emulator, options: { readonly maxBodyBytes
   const router = HttpRouter.empty.pipe(
     HttpRouter.all("/rest/*", restHandler),
     HttpRouter.all("/p/:portal/rest/*", restHandler),
+    HttpRouter.all("/oauth/token/", oauthToken(emulator, options.maxBodyBytes)),
+    HttpRouter.all("/oauth/token", oauthToken(emulator, options.maxBodyBytes)),
     HttpRouter.concat(control(emulator))
   )
   return router.pipe(

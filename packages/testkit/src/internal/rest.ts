@@ -4,7 +4,7 @@
  * check, the operating-time limit, then the method. Errors carry no `time`; successes do.
  */
 import type { Portal } from "../Portal.js"
-import type { Auth } from "./methods/method.js"
+import type { Auth, Method, Outcome, Params } from "./methods/method.js"
 import { methods } from "./methods/registry.js"
 import type { PhpValue } from "./php.js"
 import { PhpTypeError, stringOf } from "./php.js"
@@ -69,17 +69,44 @@ const authenticate = (request: RestRequest, scope: string): Auth => {
   throw systemErrors.noAuth()
 }
 
-const call = (request: RestRequest): RestResponse => {
-  const { portal, now } = request
-  const name = methodName(request.method)
-  const method = methods.get(name)
-  if (method === undefined) throw systemErrors.methodNotFound()
-  const auth = authenticate(request, method.scope)
+/** The server's error for anything a method threw: its own `RestError`, or an internal error where PHP would fatal. */
+const toRestError = (cause: unknown): RestError => {
+  if (cause instanceof RestError) return cause
+  if (cause instanceof PhpTypeError) return systemErrors.internal()
+  throw cause
+}
+
+/** Runs a found method for an authenticated caller: the operating-time limit, the method, its `time`. */
+const execute = (
+  portal: Portal,
+  auth: Auth,
+  name: string,
+  method: Method,
+  params: Params,
+  now: number,
+  random: () => number
+) => {
   const limited = auth.type !== "session" && name !== "batch"
   const operatingKey = auth.type === "session" ? "" : `${auth.credential}|${name}`
   if (limited && portal.operating.blocked(operatingKey, now)) throw systemErrors.operationTimeLimit()
   portal.counters.calls[name] = (portal.counters.calls[name] ?? 0) + 1
-  const result = method.run({ portal, auth, params: request.params, now, random: request.random })
+  const invoke = (subName: string, subParams: Params): Outcome => {
+    try {
+      // Inside batch, auth carries over and only the scope is checked again.
+      const lower = subName.toLowerCase()
+      const subMethod = methods.get(lower)
+      if (subMethod === undefined) throw systemErrors.methodNotFound()
+      if (auth.type !== "session" && subMethod.scope !== "_global" && !auth.scopes.includes(subMethod.scope)) {
+        throw new RestError("insufficient_scope", "", 401)
+      }
+      return execute(portal, auth, lower, subMethod, subParams, now, random)
+    } catch (cause) {
+      const error = toRestError(cause)
+      portal.countRejection(error.code)
+      return { error }
+    }
+  }
+  const result = method.run({ portal, auth, params, now, random, invoke })
   const cost = limited ? portal.operating.charge(operatingKey, name, now) : 0
   const operating = limited ? portal.operating.usage(operatingKey, now) : undefined
   const time = makeTimeInfo({
@@ -88,7 +115,15 @@ const call = (request: RestRequest): RestResponse => {
     utcOffsetMinutes: portal.utcOffsetMinutes,
     operating
   })
-  return { status: 200, body: { result, time } }
+  return { result, time }
+}
+
+const call = (request: RestRequest): RestResponse => {
+  const name = methodName(request.method)
+  const method = methods.get(name)
+  if (method === undefined) throw systemErrors.methodNotFound()
+  const auth = authenticate(request, method.scope)
+  return { status: 200, body: execute(request.portal, auth, name, method, request.params, request.now, request.random) }
 }
 
 /** Answers one REST call; never throws. */
@@ -104,9 +139,7 @@ export const handleRest = (request: RestRequest): RestResponse => {
   try {
     return call(request)
   } catch (cause) {
-    const error =
-      cause instanceof RestError ? cause : cause instanceof PhpTypeError ? systemErrors.internal() : undefined
-    if (error === undefined) throw cause
+    const error = toRestError(cause)
     portal.countRejection(error.code)
     return { status: error.status, body: error.body() }
   }

@@ -1,5 +1,6 @@
 import type { Portal } from "../../Portal.js"
 import type { PhpValue } from "../php.js"
+import type { RestError } from "../restError.js"
 
 /** How the caller authenticated: the server's auth types. */
 export type Auth =
@@ -17,14 +18,22 @@ export type Auth =
     }
   | { readonly type: "session"; readonly userId: number }
 
+/** Request parameters as PHP holds them. */
+export type Params = Readonly<Record<string, PhpValue>>
+
+/** What a call inside a batch gave: its result and time, or its error. */
+export type Outcome = { readonly result: unknown; readonly time: unknown } | { readonly error: RestError }
+
 export interface MethodContext {
   readonly portal: Portal
   readonly auth: Auth
   /** The request's parameters (query and body merged, as PHP's `$_REQUEST`), keys as sent. */
-  readonly params: Readonly<Record<string, PhpValue>>
+  readonly params: Params
   /** The emulator clock's now, Unix ms. */
   readonly now: number
   readonly random: () => number
+  /** Calls another method as the same caller (what `batch` does for each command). */
+  readonly invoke: (method: string, params: Params) => Outcome
 }
 
 /** A REST method: the scope it needs (`_global` for none) and what it does; throws `RestError`. */

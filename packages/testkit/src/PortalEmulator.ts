@@ -72,7 +72,8 @@ export const make = (
     const address = server.address as HttpServer.TcpAddress
     const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname
     control.setBaseUrl(`http://${host}:${address.port}`)
-    yield* server.serve(makeHttpApp(control, { maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024 }))
+    const app = yield* makeHttpApp(control, { maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024 })
+    yield* server.serve(app)
     const demo = control.info()
     return {
       url: control.url,

@@ -247,6 +247,7 @@ const control = (emulator: Emulator) => {
 
 /**
  * The whole HTTP app of one emulator; it answers every request, unknown paths with a JSON 404.
+ * The router is built once, when the app is made.
  */
 export const makeHttpApp = (emulator: Emulator, options: { readonly maxBodyBytes: number }) => {
   const restHandler = rest(emulator, options.maxBodyBytes)
@@ -254,25 +255,28 @@ export const makeHttpApp = (emulator: Emulator, options: { readonly maxBodyBytes
     HttpRouter.all("/rest/*", restHandler),
     HttpRouter.all("/p/:portal/rest/*", restHandler),
     HttpRouter.all("/oauth/token/", oauthToken(emulator, options.maxBodyBytes)),
-    HttpRouter.all("/oauth/token", oauthToken(emulator, options.maxBodyBytes)),
     HttpRouter.concat(control(emulator))
   )
-  return router.pipe(
-    Effect.catchAll((error) => {
-      switch (error._tag) {
-        case "RouteNotFound":
-          return Effect.succeed(json({ error: "EMULATOR_NOT_FOUND", error_description: "No such route" }, 404))
-        case "ControlError":
-          return Effect.succeed(json({ error: "EMULATOR_BAD_REQUEST", error_description: error.message }, error.status))
-        default:
-          return Effect.succeed(json({ error: "EMULATOR_BAD_REQUEST", error_description: error.message }, 400))
-      }
-    }),
-    // A defect is the emulator's own bug: answer it rather than drop the connection.
-    Effect.catchAllCause((cause) =>
-      Cause.isInterruptedOnly(cause)
-        ? Effect.failCause(cause)
-        : Effect.as(Effect.logError("portal emulator defect", cause), json(systemErrors.internal().body(), 500))
+  return Effect.map(HttpRouter.toHttpApp(router), (app) =>
+    app.pipe(
+      Effect.catchAll((error) => {
+        switch (error._tag) {
+          case "RouteNotFound":
+            return Effect.succeed(json({ error: "EMULATOR_NOT_FOUND", error_description: "No such route" }, 404))
+          case "ControlError":
+            return Effect.succeed(
+              json({ error: "EMULATOR_BAD_REQUEST", error_description: error.message }, error.status)
+            )
+          default:
+            return Effect.succeed(json({ error: "EMULATOR_BAD_REQUEST", error_description: error.message }, 400))
+        }
+      }),
+      // A defect is the emulator's own bug: answer it rather than drop the connection.
+      Effect.catchAllCause((cause) =>
+        Cause.isInterruptedOnly(cause)
+          ? Effect.failCause(cause)
+          : Effect.as(Effect.logError("portal emulator defect", cause), json(systemErrors.internal().body(), 500))
+      )
     )
   )
 }

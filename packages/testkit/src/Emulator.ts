@@ -8,6 +8,7 @@
 import { randomBytes } from "node:crypto"
 import type { EmulatorClock } from "./EmulatorClock.js"
 import { makeEmulatorClock } from "./EmulatorClock.js"
+import type { FaultCounters } from "./Faults.js"
 import type { Installation, OAuthApp, OAuthAppOptions } from "./OAuthApp.js"
 import type { InboxMessage, PortalCounters, PortalOptions } from "./Portal.js"
 import { Portal } from "./Portal.js"
@@ -48,7 +49,14 @@ export const demoPortalOptions: PortalOptions = {
  */
 export type PortalPatch = Pick<
   PortalOptions,
-  "nfr" | "imbotInstalled" | "bucket" | "operating" | "weeklyWindowSeconds" | "attachMaxCharacters" | "utcOffsetMinutes"
+  | "nfr"
+  | "imbotInstalled"
+  | "bucket"
+  | "operating"
+  | "weeklyWindowSeconds"
+  | "attachMaxCharacters"
+  | "utcOffsetMinutes"
+  | "faults"
 >
 
 /**
@@ -193,6 +201,7 @@ export class Emulator {
     if (patch.utcOffsetMinutes !== undefined) portal.utcOffsetMinutes = patch.utcOffsetMinutes
     if (patch.bucket !== undefined) portal.bucket.configure(patch.bucket)
     if (patch.operating !== undefined) portal.operating.configure(patch.operating)
+    if (patch.faults !== undefined) portal.faults.configure(patch.faults)
     return this.info(id)
   }
 
@@ -202,8 +211,9 @@ export class Emulator {
     return userId === undefined ? [...inbox] : inbox.filter((message) => message.userId === userId)
   }
 
-  counters(id: string = defaultPortalId): PortalCounters {
-    return structuredClone(this.portal(id).counters)
+  counters(id: string = defaultPortalId): PortalCounters & { readonly faults: FaultCounters } {
+    const portal = this.portal(id)
+    return structuredClone({ ...portal.counters, faults: portal.faults.counters })
   }
 
   /** Forgets every portal's messages, ledger, counters and limits, and puts the clock back to real time. */

@@ -8,6 +8,7 @@
  */
 import { randomBytes } from "node:crypto"
 import * as Schema from "effect/Schema"
+import { FaultOptions, Faults } from "./Faults.js"
 import type { LeakyBucket } from "./LeakyBucket.js"
 import { makeLeakyBucket } from "./LeakyBucket.js"
 import type { OAuthApp, RefreshToken } from "./OAuthApp.js"
@@ -93,6 +94,7 @@ export const PortalOptions = Schema.Struct({
   weeklyWindowSeconds: Schema.optional(Schema.Number.pipe(Schema.positive())),
   /** The attachment limit in characters of normalised JSON (the server refuses at 60,000). */
   attachMaxCharacters: Schema.optional(Schema.Int.pipe(Schema.positive())),
+  faults: Schema.optional(FaultOptions),
   users: Schema.optional(Schema.Array(UserOptions)),
   webhooks: Schema.optional(Schema.Array(WebhookOptions)),
   lines: Schema.optional(Schema.Array(LineOptions))
@@ -227,6 +229,7 @@ export class Portal {
   attachMaxCharacters: number
   readonly bucket: LeakyBucket
   readonly operating: OperatingTime
+  readonly faults = new Faults()
   readonly users = new Map<number, User>()
   readonly webhooks = new Map<string, Webhook>()
   readonly tokens = new Map<string, AccessToken>()
@@ -263,6 +266,7 @@ export class Portal {
     this.bucket = makeLeakyBucket(options.bucket ?? { limit: 50, drainPerSecond: 2 })
     // The server's LoadLimiter: 420 s per 10 minutes (the docs say 480); no cost simulated by default.
     this.operating = makeOperatingTime(options.operating ?? { limitSeconds: 420, windowSeconds: 600, costSeconds: 0 })
+    if (options.faults !== undefined) this.faults.configure(options.faults)
     for (const user of options.users ?? []) this.addUser(user)
     for (const webhook of options.webhooks ?? []) this.addWebhook(webhook)
     for (const line of options.lines ?? []) this.addLine(line)
@@ -389,5 +393,6 @@ export class Portal {
     this.counters = Portal.emptyCounters()
     this.bucket.reset()
     this.operating.reset()
+    this.faults.reset()
   }
 }

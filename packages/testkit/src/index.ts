@@ -5,6 +5,7 @@
  */
 export * from "./Emulator.js"
 export * from "./EmulatorClock.js"
+export * from "./Faults.js"
 export * from "./LeakyBucket.js"
 export * from "./OAuthApp.js"
 export * from "./OperatingTime.js"

@@ -2,14 +2,17 @@
  * The emulator's HTTP surface: REST as real portals route it, and the control API under the
  * reserved `/_emulator/` prefix.
  */
+
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { Emulator } from "../Emulator.js"
 import { defaultPortalId } from "../Emulator.js"
+import { FaultOptions } from "../Faults.js"
 import { OAuthAppOptions } from "../OAuthApp.js"
 import { BucketOptions, LineOptions, OperatingOptions, PortalOptions, UserOptions, WebhookOptions } from "../Portal.js"
 import { handleOAuthToken } from "./oauthToken.js"
@@ -50,6 +53,22 @@ const rest = (emulator: Emulator, maxBodyBytes: number) =>
       const error = systemErrors.methodNotFound()
       return json(error.body(), error.status)
     }
+    const fault = portal.faults.decide()
+    if (fault.delayMs > 0) yield* Effect.sleep(fault.delayMs)
+    const socket = NodeHttpServerRequest.toIncomingMessage(request).socket
+    switch (fault.kind) {
+      case "reset":
+        socket.resetAndDestroy()
+        return json({}, 500)
+      case "serverError": {
+        const error = systemErrors.internal()
+        return json(error.body(), portal.faults.serverErrorStatus)
+      }
+      case "hang":
+        yield* Effect.sleep(portal.faults.hangMs)
+        socket.destroy()
+        return json({}, 504)
+    }
     const answer = handleRest({
       portal,
       method: target.method,
@@ -60,6 +79,8 @@ const rest = (emulator: Emulator, maxBodyBytes: number) =>
       now: emulator.clock.now(),
       random: Math.random
     })
+    // Accepted, then the answer is lost: the caller cannot tell whether the write happened.
+    if (fault.kind === "lostAnswer") socket.destroy()
     return json(answer.body, answer.status)
   })
 
@@ -86,7 +107,8 @@ const PortalPatch = Schema.Struct({
   operating: Schema.optional(OperatingOptions),
   weeklyWindowSeconds: Schema.optional(Schema.Number),
   attachMaxCharacters: Schema.optional(Schema.Int),
-  utcOffsetMinutes: Schema.optional(Schema.Int)
+  utcOffsetMinutes: Schema.optional(Schema.Int),
+  faults: Schema.optional(FaultOptions)
 })
 
 const LinePatch = Schema.Struct({

@@ -65,10 +65,13 @@ export const make = (
 ): Effect.Effect<PortalEmulatorInfo & { readonly control: Emulator }, never, Scope.Scope> =>
   Effect.gen(function* () {
     const control = new Emulator({ portals: options.portals ?? [] })
-    const server = yield* NodeHttpServer.make(() => createServer(), {
+    const nodeServer = createServer()
+    const server = yield* NodeHttpServer.make(() => nodeServer, {
       port: options.port ?? 0,
       host: options.host ?? "127.0.0.1"
     }).pipe(Effect.orDie)
+    // Runs before the server's own close: idle keep-alive and hanging connections would hold it open.
+    yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
     const address = server.address as HttpServer.TcpAddress
     const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname
     control.setBaseUrl(`http://${host}:${address.port}`)

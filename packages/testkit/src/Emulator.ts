@@ -57,6 +57,7 @@ export type PortalPatch = Pick<
   | "attachMaxCharacters"
   | "utcOffsetMinutes"
   | "faults"
+  | "switches"
 >
 
 /**
@@ -202,6 +203,7 @@ export class Emulator {
     if (patch.bucket !== undefined) portal.bucket.configure(patch.bucket)
     if (patch.operating !== undefined) portal.operating.configure(patch.operating)
     if (patch.faults !== undefined) portal.faults.configure(patch.faults)
+    if (patch.switches !== undefined) portal.switches = { ...portal.switches, ...patch.switches }
     return this.info(id)
   }
 

@@ -95,6 +95,23 @@ export const PortalOptions = Schema.Struct({
   /** The attachment limit in characters of normalised JSON (the server refuses at 60,000). */
   attachMaxCharacters: Schema.optional(Schema.Int.pipe(Schema.positive())),
   faults: Schema.optional(FaultOptions),
+  /** Switches for the portal-wide system errors. */
+  switches: Schema.optional(
+    Schema.partial(
+      Schema.Struct({
+        /** `PORTAL_DELETED` (403) for every call: the portal was deleted or its public part closed. */
+        deleted: Schema.Boolean,
+        /** `OVERLOAD_LIMIT` (401): REST blocked by hand for overload. */
+        overloaded: Schema.Boolean,
+        /** `ACCESS_DENIED` (401): REST is not available on the portal's plan. */
+        restUnavailable: Schema.Boolean,
+        /** `INVALID_REQUEST` (401) for webhook calls over plain HTTP. */
+        httpsRequired: Schema.Boolean,
+        /** `user_access_error` (401) for application calls: the app is restricted to other users. */
+        userAccessDenied: Schema.Boolean
+      })
+    )
+  ),
   users: Schema.optional(Schema.Array(UserOptions)),
   webhooks: Schema.optional(Schema.Array(WebhookOptions)),
   lines: Schema.optional(Schema.Array(LineOptions))
@@ -230,6 +247,7 @@ export class Portal {
   readonly bucket: LeakyBucket
   readonly operating: OperatingTime
   readonly faults = new Faults()
+  switches: NonNullable<PortalOptions["switches"]>
   readonly users = new Map<number, User>()
   readonly webhooks = new Map<string, Webhook>()
   readonly tokens = new Map<string, AccessToken>()
@@ -266,6 +284,7 @@ export class Portal {
     this.bucket = makeLeakyBucket(options.bucket ?? { limit: 50, drainPerSecond: 2 })
     // The server's LoadLimiter: 420 s per 10 minutes (the docs say 480); no cost simulated by default.
     this.operating = makeOperatingTime(options.operating ?? { limitSeconds: 420, windowSeconds: 600, costSeconds: 0 })
+    this.switches = options.switches ?? {}
     if (options.faults !== undefined) this.faults.configure(options.faults)
     for (const user of options.users ?? []) this.addUser(user)
     for (const webhook of options.webhooks ?? []) this.addWebhook(webhook)

@@ -4,7 +4,8 @@
  *
  * @since 0.1.0
  */
-import { createServer } from "node:http"
+import { createServer, type Server } from "node:http"
+import { createServer as createHttpsServer } from "node:https"
 import type * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as Context from "effect/Context"
@@ -13,6 +14,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import { Emulator } from "./Emulator.js"
 import { makeHttpApp } from "./internal/httpApp.js"
+import { makeSelfSignedCertificate } from "./internal/selfSignedCertificate.js"
 import type { PortalOptions } from "./Portal.js"
 
 /**
@@ -28,6 +30,11 @@ export interface PortalEmulatorOptions {
   readonly maxBodyBytes?: number
   /** Portals to create besides the default demo portal. */
   readonly portals?: ReadonlyArray<PortalOptions>
+  /**
+   * Serve HTTPS with a self-signed certificate made at start (for clients that refuse plain HTTP,
+   * such as Bitrix24's JS SDK); its PEM path is `caCert`.
+   */
+  readonly https?: boolean
 }
 
 /**
@@ -43,6 +50,8 @@ export interface PortalEmulatorInfo {
   readonly lineCode: string
   /** Ids of the demo portal's seeded users. */
   readonly users: ReadonlyArray<number>
+  /** With `https`: the certificate's PEM file, for `NODE_EXTRA_CA_CERTS`. */
+  readonly caCert?: string
 }
 
 /**
@@ -65,7 +74,12 @@ export const make = (
 ): Effect.Effect<PortalEmulatorInfo & { readonly control: Emulator }, never, Scope.Scope> =>
   Effect.gen(function* () {
     const control = new Emulator({ portals: options.portals ?? [] })
-    const nodeServer = createServer()
+    const certificate = options.https ? yield* makeSelfSignedCertificate : undefined
+    // An https.Server emits the same request events; NodeHttpServer only needs those.
+    const nodeServer: Server =
+      certificate === undefined
+        ? createServer()
+        : (createHttpsServer({ key: certificate.key, cert: certificate.cert }) as unknown as Server)
     const server = yield* NodeHttpServer.make(() => nodeServer, {
       port: options.port ?? 0,
       host: options.host ?? "127.0.0.1"
@@ -74,7 +88,7 @@ export const make = (
     yield* Effect.addFinalizer(() => Effect.sync(() => nodeServer.closeAllConnections()))
     const address = server.address as HttpServer.TcpAddress
     const host = address.hostname.includes(":") ? `[${address.hostname}]` : address.hostname
-    control.setBaseUrl(`http://${host}:${address.port}`)
+    control.setBaseUrl(`${certificate === undefined ? "http" : "https"}://${host}:${address.port}`)
     const app = yield* makeHttpApp(control, { maxBodyBytes: options.maxBodyBytes ?? 8 * 1024 * 1024 })
     yield* server.serve(app)
     const demo = control.info()
@@ -83,6 +97,7 @@ export const make = (
       webhookUrl: demo.webhookUrls[0]!,
       lineCode: demo.lineCodes[0]!,
       users: demo.users,
+      ...(certificate === undefined ? {} : { caCert: certificate.caCertPath }),
       control
     }
   })

@@ -1,16 +1,22 @@
 #!/usr/bin/env node
 /**
- * `pnpm emulator [--port N] [--host 127.0.0.1]`: starts the portal emulator, prints one JSON line
- * on stdout (url, webhookUrl, lineCode, users, controlUrl) and serves until Ctrl-C.
+ * `pnpm emulator [--port N] [--host 127.0.0.1] [--https]`: starts the portal emulator, prints one
+ * JSON line on stdout (url, webhookUrl, lineCode, users, controlUrl, and caCert with --https) and
+ * serves until Ctrl-C.
  */
 import { parseArgs } from "node:util"
 import { startPortalEmulator } from "../startPortalEmulator.js"
 
-const usage = "usage: emulator [--port N] [--host ADDRESS]"
+const usage = "usage: emulator [--port N] [--host ADDRESS] [--https]"
 
 const main = async () => {
   const { values } = parseArgs({
-    options: { port: { type: "string" }, host: { type: "string" }, help: { type: "boolean" } },
+    options: {
+      port: { type: "string" },
+      host: { type: "string" },
+      https: { type: "boolean" },
+      help: { type: "boolean" }
+    },
     strict: true
   })
   if (values.help) {
@@ -20,13 +26,14 @@ const main = async () => {
   const port = values.port === undefined ? 0 : Number(values.port)
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new Error(`--port must be a port number, got "${values.port}"`)
-  const emulator = await startPortalEmulator({ port, host: values.host ?? "127.0.0.1" })
+  const emulator = await startPortalEmulator({ port, host: values.host ?? "127.0.0.1", https: values.https ?? false })
   const line = {
     url: emulator.url,
     webhookUrl: emulator.webhookUrl,
     lineCode: emulator.lineCode,
     users: emulator.users,
-    controlUrl: `${emulator.url}/_emulator/`
+    controlUrl: `${emulator.url}/_emulator/`,
+    ...(emulator.caCert === undefined ? {} : { caCert: emulator.caCert })
   }
   process.stdout.write(`${JSON.stringify(line)}\n`)
   process.stderr.write(`Bitrix24 portal emulator listening on ${emulator.url} (Ctrl-C to stop)\n`)

@@ -76,6 +76,7 @@ const rest = (emulator: Emulator, maxBodyBytes: number) =>
       params: params.right,
       cookie: request.headers.cookie,
       authorization: request.headers.authorization,
+      https: "encrypted" in socket,
       now: emulator.clock.now(),
       random: Math.random
     })
@@ -108,7 +109,8 @@ const PortalPatch = Schema.Struct({
   weeklyWindowSeconds: Schema.optional(Schema.Number),
   attachMaxCharacters: Schema.optional(Schema.Int),
   utcOffsetMinutes: Schema.optional(Schema.Int),
-  faults: Schema.optional(FaultOptions)
+  faults: Schema.optional(FaultOptions),
+  switches: PortalOptions.fields.switches
 })
 
 const LinePatch = Schema.Struct({

@@ -24,6 +24,8 @@ export interface RestRequest {
   readonly params: Readonly<Record<string, PhpValue>>
   readonly cookie: string | undefined
   readonly authorization: string | undefined
+  /** Whether the request came over HTTPS. */
+  readonly https: boolean
   readonly now: number
   readonly random: () => number
 }
@@ -45,9 +47,12 @@ const authenticate = (request: RestRequest, scope: string): Auth => {
   const { portal, credentials, params, now } = request
   const needs = (scopes: ReadonlyArray<string>) => scope === "_global" || scopes.includes(scope)
   if (credentials.kind === "webhook") {
+    if (portal.switches.httpsRequired && !request.https) throw systemErrors.httpsRequired()
     const webhook = portal.webhooks.get(credentials.code)
     if (webhook === undefined || String(webhook.userId) !== credentials.userId) throw systemErrors.invalidCredentials()
     if (!needs(webhook.scopes)) throw systemErrors.insufficientScopeWebhook()
+    if (portal.switches.overloaded) throw systemErrors.overloaded()
+    if (portal.switches.restUnavailable) throw systemErrors.restUnavailable()
     return { type: "webhook", userId: webhook.userId, credential: `webhook:${webhook.id}`, scopes: webhook.scopes }
   }
   const bearer = request.authorization?.match(/^Bearer\s+(.+)$/i)?.[1]
@@ -55,8 +60,11 @@ const authenticate = (request: RestRequest, scope: string): Auth => {
   if (tokenValue !== undefined && tokenValue !== null && typeof tokenValue !== "object") {
     const token = portal.tokens.get(stringOf(tokenValue))
     if (token === undefined) throw systemErrors.invalidToken()
+    if (portal.switches.overloaded) throw systemErrors.overloaded()
+    if (portal.switches.restUnavailable) throw systemErrors.restUnavailable()
     if (token.expiresAt <= now) throw systemErrors.expiredToken()
     if (!needs(token.scopes)) throw systemErrors.insufficientScopeToken()
+    if (portal.switches.userAccessDenied) throw systemErrors.userAccessDenied()
     return { type: "oauth", userId: token.userId, credential: `app:${token.clientId}`, scopes: token.scopes }
   }
   const sessid = params.sessid
@@ -119,6 +127,7 @@ const execute = (
 }
 
 const call = (request: RestRequest): RestResponse => {
+  if (request.portal.switches.deleted) throw systemErrors.portalDeleted()
   const name = methodName(request.method)
   const method = methods.get(name)
   if (method === undefined) throw systemErrors.methodNotFound()

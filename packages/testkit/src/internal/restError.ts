@@ -38,5 +38,10 @@ export const systemErrors = {
   queryLimit: () => new RestError("QUERY_LIMIT_EXCEEDED", "Too many requests", 503),
   operationTimeLimit: () =>
     new RestError("OPERATION_TIME_LIMIT", "Method is blocked due to operation time limit.", 429),
+  portalDeleted: () => new RestError("PORTAL_DELETED", "Portal was deleted", 403),
+  httpsRequired: () => new RestError("INVALID_REQUEST", "Https required.", 401),
+  overloaded: () => new RestError("OVERLOAD_LIMIT", "REST API is blocked due to overload.", 401),
+  restUnavailable: () => new RestError("ACCESS_DENIED", "REST is available only on commercial plans.", 401),
+  userAccessDenied: () => new RestError("user_access_error", "The user does not have access to the application.", 401),
   internal: () => new RestError("INTERNAL_SERVER_ERROR", "Internal server error", 500)
 } as const

@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto"
 import type { EmulatorClock } from "./EmulatorClock.js"
 import { makeEmulatorClock } from "./EmulatorClock.js"
 import type { FaultCounters } from "./Faults.js"
+import { eventBody, postEvent } from "./internal/eventDelivery.js"
 import type { Installation, OAuthApp, OAuthAppOptions } from "./OAuthApp.js"
 import type { InboxMessage, PortalCounters, PortalOptions } from "./Portal.js"
 import { Portal } from "./Portal.js"
@@ -88,6 +89,9 @@ export class Emulator {
   /** Bitrix24 Network's directory of open lines, shared by every portal of this emulator. */
   private readonly network = new Map<string, { readonly name: string }>()
   private readonly apps = new Map<string, OAuthApp>()
+  private readonly pendingEvents = new Set<Promise<void>>()
+  /** How long a handler may take to answer an event before it counts as failed. */
+  eventTimeoutMs = 5_000
   private baseUrl = "http://127.0.0.1"
   private nextPortal = 1
 
@@ -109,7 +113,11 @@ export class Emulator {
   createPortal(options: PortalOptions = {}): PortalInfo {
     const id = options.id ?? `portal-${this.nextPortal++}`
     if (this.portalsById.has(id)) throw new Error(`A portal with id "${id}" exists already`)
-    const portal = new Portal(options, id, this.network)
+    const portal = new Portal(options, id, {
+      network: this.network,
+      now: () => this.clock.now(),
+      raise: (source, event, recordId, userId) => this.raiseEvent(source, event, recordId, userId)
+    })
     this.portalsById.set(portal.id, portal)
     return this.info(portal.id)
   }
@@ -186,6 +194,71 @@ export class Emulator {
       refreshToken: refresh.token,
       expiresIn: app.accessTokenLifetimeSeconds
     }
+  }
+
+  /**
+   * Delivers an event to every handler bound to it on the portal: online ones get one POST in the
+   * background (never retried), offline ones get it queued. Resolves when every POST has ended.
+   */
+  raiseEvent(portal: Portal, event: string, id: string, userId: number | undefined): Promise<void> {
+    const now = this.clock.now()
+    const posts: Array<Promise<void>> = []
+    for (const binding of portal.events.bindings.filter((candidate) => candidate.event === event)) {
+      const app = this.apps.get(binding.clientId)
+      const applicationToken = portal.installations.get(binding.clientId)
+      if (app === undefined || applicationToken === undefined) continue
+      if (binding.offline) {
+        portal.events.store(binding, event, id, userId ?? 0, now)
+        portal.counters.eventsStored++
+        continue
+      }
+      const actingUser = binding.authType > 0 ? binding.authType : userId
+      const grant = actingUser === undefined ? undefined : portal.grant(app, actingUser, now)
+      const body = eventBody({
+        event,
+        handlerId: binding.id,
+        id,
+        now,
+        auth: {
+          domain: portal.domain,
+          clientEndpoint: this.info(portal.id).restUrl,
+          serverEndpoint: `${this.oauthServerUrl}/rest/`,
+          memberId: portal.memberId,
+          applicationToken,
+          scope: app.scopes.join(","),
+          ...(grant === undefined || actingUser === undefined
+            ? {}
+            : {
+                user: {
+                  accessToken: grant.access.token,
+                  refreshToken: grant.refresh.token,
+                  expiresAt: grant.access.expiresAt,
+                  expiresIn: app.accessTokenLifetimeSeconds,
+                  userId: actingUser
+                }
+              })
+        }
+      })
+      posts.push(
+        postEvent(binding.handler, body, this.eventTimeoutMs).then((delivered) => {
+          if (delivered) portal.counters.eventsDelivered++
+          else portal.counters.eventsFailed++
+        })
+      )
+    }
+    const all = Promise.all(posts).then(() => undefined)
+    this.pendingEvents.add(all)
+    void all.finally(() => this.pendingEvents.delete(all))
+    return all
+  }
+
+  /** Resolves when every event POST under way has ended (delivered, refused or timed out). */
+  async settleEvents(): Promise<void> {
+    while (this.pendingEvents.size > 0) await Promise.all([...this.pendingEvents])
+  }
+
+  private get oauthServerUrl(): string {
+    return this.baseUrl
   }
 
   /** Where the OAuth server's token endpoint listens (Bitrix24's is `https://oauth.bitrix.info/oauth/token/`). */

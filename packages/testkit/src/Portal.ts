@@ -8,12 +8,14 @@
  */
 import { randomBytes } from "node:crypto"
 import * as Schema from "effect/Schema"
+import { CrmStore } from "./Crm.js"
 import { FaultOptions, Faults } from "./Faults.js"
 import type { LeakyBucket } from "./LeakyBucket.js"
 import { makeLeakyBucket } from "./LeakyBucket.js"
 import type { OAuthApp, RefreshToken } from "./OAuthApp.js"
 import type { OperatingTime } from "./OperatingTime.js"
 import { makeOperatingTime } from "./OperatingTime.js"
+import { PortalEvents } from "./PortalEvents.js"
 
 /**
  * @since 0.1.0
@@ -225,6 +227,27 @@ export interface PortalCounters {
   bucketRejections: number
   /** Calls by method name. */
   calls: Record<string, number>
+  /** Events POSTed to online handlers and answered with a 2xx. */
+  eventsDelivered: number
+  /** Events whose POST failed, timed out or was answered otherwise (never retried). */
+  eventsFailed: number
+  /** Events queued for offline handlers. */
+  eventsStored: number
+}
+
+/**
+ * What a portal shares with the emulator around it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PortalEnvironment {
+  /** Bitrix24 Network's directory of open lines: a line one portal publishes, others can join. */
+  readonly network?: Map<string, { readonly name: string }>
+  /** The emulator's clock. */
+  readonly now?: () => number
+  /** Delivers an event the portal raised (a CRM change) to its bound handlers. */
+  readonly raise?: (portal: Portal, event: string, id: string, userId: number | undefined) => void
 }
 
 const randomCode = (length: number) => randomBytes(length).toString("hex").slice(0, length)
@@ -264,15 +287,14 @@ export class Portal {
   private nextBotId = 100
   private nextMessageId = 1
 
-  /**
-   * @param network Bitrix24 Network's directory of open lines, shared by the emulator's portals:
-   * a line any portal publishes can be joined by the others.
-   */
-  constructor(
-    options: PortalOptions,
-    fallbackId: string,
-    readonly network: Map<string, { readonly name: string }> = new Map()
-  ) {
+  readonly network: Map<string, { readonly name: string }>
+  readonly crm: CrmStore
+  readonly events = new PortalEvents()
+
+  constructor(options: PortalOptions, fallbackId: string, environment: PortalEnvironment = {}) {
+    this.network = environment.network ?? new Map()
+    const now = environment.now ?? Date.now
+    this.crm = new CrmStore(now, (event, id, userId) => environment.raise?.(this, event, id, userId))
     this.id = options.id ?? fallbackId
     this.domain = options.domain ?? `${this.id}.bitrix24.test`
     this.memberId = randomCode(32)
@@ -292,7 +314,16 @@ export class Portal {
   }
 
   static emptyCounters(): PortalCounters {
-    return { requests: 0, accepted: 0, rejected: {}, bucketRejections: 0, calls: {} }
+    return {
+      requests: 0,
+      accepted: 0,
+      rejected: {},
+      bucketRejections: 0,
+      calls: {},
+      eventsDelivered: 0,
+      eventsFailed: 0,
+      eventsStored: 0
+    }
   }
 
   addUser(options: typeof UserOptions.Type): User {
@@ -413,5 +444,6 @@ export class Portal {
     this.bucket.reset()
     this.operating.reset()
     this.faults.reset()
+    this.events.reset()
   }
 }

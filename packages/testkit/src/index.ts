@@ -3,6 +3,7 @@
  *
  * @since 0.1.0
  */
+export * from "./Crm.js"
 export * from "./Emulator.js"
 export * from "./EmulatorClock.js"
 export * from "./Faults.js"
@@ -11,4 +12,5 @@ export * from "./OAuthApp.js"
 export * from "./OperatingTime.js"
 export * from "./Portal.js"
 export * as PortalEmulator from "./PortalEmulator.js"
+export * from "./PortalEvents.js"
 export * from "./startPortalEmulator.js"

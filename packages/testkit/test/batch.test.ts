@@ -102,7 +102,7 @@ describe("batch", () => {
     const answer = await call(batchUrl, {
       cmd: [
         "profile",
-        "imopenlines.network.message.add?CODE=" + emulator.lineCode + "&USER_ID=$result[0][ID]&MESSAGE=to+myself"
+        `imopenlines.network.message.add?CODE=${emulator.lineCode}&USER_ID=$result[0][ID]&MESSAGE=to+myself`
       ]
     })
     expect(answer.body.result.result).toEqual([expect.objectContaining({ ID: "1" }), true])

@@ -10,6 +10,7 @@ import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequ
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type { CrmEntity } from "../Crm.js"
 import type { Emulator } from "../Emulator.js"
 import { defaultPortalId } from "../Emulator.js"
 import { FaultOptions } from "../Faults.js"
@@ -125,16 +126,28 @@ const TokenRequest = Schema.Struct({
   lifetimeSeconds: Schema.optional(Schema.Number)
 })
 
-const clockState = (emulator: Emulator) => {
-  const now = emulator.clock.now()
-  return { now, iso: new Date(now).toISOString(), frozen: emulator.clock.frozen() }
-}
-
 /** A control request that names something that is not there, or asks for something impossible. */
 class ControlError extends Schema.TaggedError<ControlError>()("ControlError", {
   status: Schema.Literal(400, 404),
   message: Schema.String
 }) {}
+
+const CrmChange = Schema.Struct({
+  fields: Schema.Record({ key: Schema.String, value: Schema.Unknown }),
+  /** The acting user; without one, the events carry no tokens. */
+  userId: Schema.optional(Schema.Int)
+})
+
+const crmEntityParam = Effect.flatMap(HttpRouter.params, ({ entity }) =>
+  entity === "deal" || entity === "contact" || entity === "lead"
+    ? Effect.succeed(entity as CrmEntity)
+    : Effect.fail(new ControlError({ status: 404, message: `No CRM entity "${entity}"` }))
+)
+
+const clockState = (emulator: Emulator) => {
+  const now = emulator.clock.now()
+  return { now, iso: new Date(now).toISOString(), frozen: emulator.clock.frozen() }
+}
 
 const attempt = <A>(thunk: () => A) =>
   Effect.try({
@@ -142,14 +155,19 @@ const attempt = <A>(thunk: () => A) =>
     catch: (cause) => new ControlError({ status: 400, message: String((cause as Error).message) })
   })
 
-const control = (emulator: Emulator) => {
-  const portalParam = Effect.flatMap(HttpRouter.params, (params) => {
+/** The portal named by the route's `:portal`, or a 404. */
+const portalOf = (emulator: Emulator) =>
+  Effect.flatMap(HttpRouter.params, (params) => {
     const portal = emulator.findPortal(params.portal ?? defaultPortalId)
     return portal === undefined
       ? Effect.fail(new ControlError({ status: 404, message: `No portal with id "${params.portal}"` }))
       : Effect.succeed(portal)
   })
-  const body = <A, I>(schema: Schema.Schema<A, I>) => HttpServerRequest.schemaBodyJson(schema)
+
+const body = <A, I>(schema: Schema.Schema<A, I>) => HttpServerRequest.schemaBodyJson(schema)
+
+const control = (emulator: Emulator) => {
+  const portalParam = portalOf(emulator)
   return HttpRouter.empty.pipe(
     HttpRouter.get("/_emulator/health", Effect.succeed(json({ ok: true }))),
     HttpRouter.get(
@@ -269,6 +287,47 @@ const control = (emulator: Emulator) => {
   )
 }
 
+/** CRM records through the control API: changes made here raise events with no user (no tokens). */
+const crmControl = (emulator: Emulator) => {
+  const portalParam = portalOf(emulator)
+  return HttpRouter.empty.pipe(
+    HttpRouter.post(
+      "/_emulator/portals/:portal/crm/:entity",
+      Effect.gen(function* () {
+        const portal = yield* portalParam
+        const entity = yield* crmEntityParam
+        const { fields, userId } = yield* body(CrmChange)
+        const id = portal.crm.add(entity, fields, userId)
+        return json({ id, fields: portal.crm.get(entity, id) }, 201)
+      })
+    ),
+    HttpRouter.patch(
+      "/_emulator/portals/:portal/crm/:entity/:id",
+      Effect.gen(function* () {
+        const portal = yield* portalParam
+        const entity = yield* crmEntityParam
+        const { id } = yield* HttpRouter.params
+        const { fields, userId } = yield* body(CrmChange)
+        if (!portal.crm.update(entity, id ?? "", fields, userId)) {
+          return yield* new ControlError({ status: 404, message: `No ${entity} ${id}` })
+        }
+        return json({ id, fields: portal.crm.get(entity, id ?? "") })
+      })
+    ),
+    HttpRouter.del(
+      "/_emulator/portals/:portal/crm/:entity/:id",
+      Effect.gen(function* () {
+        const portal = yield* portalParam
+        const entity = yield* crmEntityParam
+        const { id } = yield* HttpRouter.params
+        if (!portal.crm.delete(entity, id ?? ""))
+          return yield* new ControlError({ status: 404, message: `No ${entity} ${id}` })
+        return json({ id, deleted: true })
+      })
+    )
+  )
+}
+
 /**
  * The whole HTTP app of one emulator; it answers every request, unknown paths with a JSON 404.
  * The router is built once, when the app is made.
@@ -279,7 +338,8 @@ export const makeHttpApp = (emulator: Emulator, options: { readonly maxBodyBytes
     HttpRouter.all("/rest/*", restHandler),
     HttpRouter.all("/p/:portal/rest/*", restHandler),
     HttpRouter.all("/oauth/token/", oauthToken(emulator, options.maxBodyBytes)),
-    HttpRouter.concat(control(emulator))
+    HttpRouter.concat(control(emulator)),
+    HttpRouter.concat(crmControl(emulator))
   )
   return Effect.map(HttpRouter.toHttpApp(router), (app) =>
     app.pipe(

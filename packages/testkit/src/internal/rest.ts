@@ -5,6 +5,7 @@
  */
 import type { Portal } from "../Portal.js"
 import type { Auth, Method, Outcome, Params } from "./methods/method.js"
+import { Paged } from "./methods/method.js"
 import { methods } from "./methods/registry.js"
 import type { PhpValue } from "./php.js"
 import { PhpTypeError, stringOf } from "./php.js"
@@ -114,7 +115,7 @@ const execute = (
       return { error }
     }
   }
-  const result = method.run({ portal, auth, params, now, random, invoke })
+  const value = method.run({ portal, auth, params, now, random, invoke })
   const cost = limited ? portal.operating.charge(operatingKey, name, now) : 0
   const operating = limited ? portal.operating.usage(operatingKey, now) : undefined
   const time = makeTimeInfo({
@@ -123,7 +124,8 @@ const execute = (
     utcOffsetMinutes: portal.utcOffsetMinutes,
     operating
   })
-  return { result, time }
+  if (!(value instanceof Paged)) return { result: value, time }
+  return { result: value.items, ...(value.next === undefined ? {} : { next: value.next }), total: value.total, time }
 }
 
 const call = (request: RestRequest): RestResponse => {

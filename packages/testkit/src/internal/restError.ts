@@ -6,13 +6,15 @@ export class RestError extends Error {
   constructor(
     readonly code: string,
     readonly description: string,
-    readonly status: number
+    readonly status: number,
+    /** Extra keys some errors carry, such as `argument` on `ERROR_ARGUMENT`. */
+    readonly additional: Readonly<Record<string, string>> = {}
   ) {
     super(`${code}: ${description}`)
   }
 
   body(): Record<string, string> {
-    return { error: this.code, error_description: this.description }
+    return { error: this.code, error_description: this.description, ...this.additional }
   }
 }
 
@@ -43,5 +45,8 @@ export const systemErrors = {
   overloaded: () => new RestError("OVERLOAD_LIMIT", "REST API is blocked due to overload.", 401),
   restUnavailable: () => new RestError("ACCESS_DENIED", "REST is available only on commercial plans.", 401),
   userAccessDenied: () => new RestError("user_access_error", "The user does not have access to the application.", 401),
+  wrongAuthType: () => new RestError("WRONG_AUTH_TYPE", "Current authorization type is denied for this method", 403),
+  argumentNull: (argument: string) =>
+    new RestError("ERROR_ARGUMENT", `Argument '${argument}' is null or empty`, 400, { argument }),
   internal: () => new RestError("INTERNAL_SERVER_ERROR", "Internal server error", 500)
 } as const

@@ -98,6 +98,8 @@ export const batch: Method = {
             failed = true
           } else {
             collected.result.set(key, outcome.result)
+            if (outcome.next !== undefined) collected.next.set(key, outcome.next)
+            if (outcome.total !== undefined) collected.total.set(key, outcome.total)
             collected.time.set(key, outcome.time)
           }
         }

@@ -21,8 +21,24 @@ export type Auth =
 /** Request parameters as PHP holds them. */
 export type Params = Readonly<Record<string, PhpValue>>
 
-/** What a call inside a batch gave: its result and time, or its error. */
-export type Outcome = { readonly result: unknown; readonly time: unknown } | { readonly error: RestError }
+/** A page of a list: the server lifts `next` and `total` out of the result, beside it in the envelope. */
+export class Paged {
+  constructor(
+    readonly items: ReadonlyArray<unknown>,
+    readonly total: number,
+    readonly next: number | undefined
+  ) {}
+}
+
+/** A successful call's envelope, without its `time`. */
+export interface Success {
+  readonly result: unknown
+  readonly next?: number
+  readonly total?: number
+}
+
+/** What a call inside a batch gave: its envelope, or its error. */
+export type Outcome = (Success & { readonly time: unknown }) | { readonly error: RestError }
 
 export interface MethodContext {
   readonly portal: Portal

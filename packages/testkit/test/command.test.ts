@@ -76,6 +76,12 @@ describe("pnpm emulator", () => {
     expect((await curl(url, `CODE=${line.lineCode}&MESSAGE=x`)).body.error).toBe("USER_ID_EMPTY")
     expect((await curl(url, `CODE=${line.lineCode}&USER_ID=${user}`)).body.error).toBe("MESSAGE_EMPTY")
 
+    const batch = await curl(`${line.webhookUrl}batch`, "halt=0&cmd[a]=profile&cmd[b]=server.time")
+    expect(batch.status).toBe(200)
+    expect(Object.keys(batch.body.result.result)).toEqual(["a", "b"])
+    expect(batch.body.result.result.a.ID).toBe("1")
+    expect(batch.body.result.result.b).toMatch(/^\d{4}-\d{2}-\d{2}T/)
+
     const oversized = `CODE=${line.lineCode}&USER_ID=${user}&MESSAGE=x&ATTACH[BLOCKS][0][MESSAGE]=${"a".repeat(60_000)}`
     expect(await curl(url, oversized)).toEqual({
       status: 400,

@@ -22,6 +22,8 @@ export const FaultOptions = Schema.Struct({
   serverErrorRate: Schema.optional(Rate),
   /** The status of those answers (500 by default). */
   serverErrorStatus: Schema.optional(Schema.Int.pipe(Schema.between(500, 599))),
+  /** Their `error` code: `INTERNAL_SERVER_ERROR` (default) or `ERROR_UNEXPECTED_ANSWER`. */
+  serverErrorCode: Schema.optional(Schema.Literal("INTERNAL_SERVER_ERROR", "ERROR_UNEXPECTED_ANSWER")),
   /** Share of requests whose connection is reset before the method runs. */
   resetRate: Schema.optional(Rate),
   /** Share of requests that never answer (held for `hangMs`, then the connection is dropped). */
@@ -133,6 +135,13 @@ export class Faults {
 
   get serverErrorStatus(): number {
     return this.options.serverErrorStatus ?? 500
+  }
+
+  /** The body of an injected server error, with the texts of the REST docs' system-errors table. */
+  get serverErrorBody(): { readonly error: string; readonly error_description: string } {
+    return this.options.serverErrorCode === "ERROR_UNEXPECTED_ANSWER"
+      ? { error: "ERROR_UNEXPECTED_ANSWER", error_description: "Server returned an unexpected response." }
+      : { error: "INTERNAL_SERVER_ERROR", error_description: "Internal server error" }
   }
 
   reset(): void {

@@ -152,6 +152,16 @@ describe("events as a real portal sends them", () => {
     }
   })
 
+  it("raises delete events too", async () => {
+    expect((await rest("event.bind", { event: "ONCRMDEALDELETE", handler: handlerUrl })).body.result).toBe(true)
+    const id = emulator.control.portal().crm.add("deal", { TITLE: "Short-lived" })
+    await emulator.control.settleEvents()
+    received = []
+    expect((await rest("crm.deal.delete", { id })).body.result).toBe(true)
+    await emulator.control.settleEvents()
+    expect(received.map((event) => [event.body.event, event.body.data.FIELDS.ID])).toEqual([["ONCRMDEALDELETE", id]])
+  })
+
   it("unbinds", async () => {
     expect((await rest("event.unbind", { event: "ONCRMDEALUPDATE", handler: handlerUrl })).body.result).toEqual({
       count: 1

@@ -61,6 +61,23 @@ describe("fault injection", () => {
     expect(emulator.control.inbox()).toHaveLength(0)
   })
 
+  it("server errors carry the system error's code and the chosen status", async () => {
+    emulator.control.configure("demo", {
+      faults: { serverErrorRate: 1, serverErrorCode: "ERROR_UNEXPECTED_ANSWER", serverErrorStatus: 502 }
+    })
+    const response = await fetch(`${emulator.webhookUrl}server.time`)
+    expect(response.status).toBe(502)
+    expect(await response.json()).toEqual({
+      error: "ERROR_UNEXPECTED_ANSWER",
+      error_description: "Server returned an unexpected response."
+    })
+    emulator.control.configure("demo", { faults: { serverErrorRate: 1 } })
+    expect(await (await fetch(`${emulator.webhookUrl}server.time`)).json()).toEqual({
+      error: "INTERNAL_SERVER_ERROR",
+      error_description: "Internal server error"
+    })
+  })
+
   it("a lost answer records the message, then drops the connection", async () => {
     emulator.control.configure("demo", { faults: { lostAnswerRate: 1 } })
     const seen = await send(3)

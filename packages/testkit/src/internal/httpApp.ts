@@ -61,10 +61,8 @@ const rest = (emulator: Emulator, maxBodyBytes: number) =>
       case "reset":
         socket.resetAndDestroy()
         return json({}, 500)
-      case "serverError": {
-        const error = systemErrors.internal()
-        return json(error.body(), portal.faults.serverErrorStatus)
-      }
+      case "serverError":
+        return json(portal.faults.serverErrorBody, portal.faults.serverErrorStatus)
       case "hang":
         yield* Effect.sleep(portal.faults.hangMs)
         socket.destroy()

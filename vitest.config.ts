@@ -2,16 +2,26 @@ import { defineConfig } from "vitest/config"
 
 // One config, a project per package. Sources are resolved through the "@linecast/source" export
 // condition, so tests run against TypeScript sources with no build step.
-const conditions = ["@linecast/source", "import", "module", "node", "default"]
+// Only for what Vite itself resolves: giving Node extra conditions would change how CommonJS
+// dependencies (pg) require each other.
+const conditions = ["@linecast/source", "module", "node", "development|production"]
 
 export default defineConfig({
   resolve: { conditions },
-  ssr: { resolve: { conditions, externalConditions: conditions } },
+  ssr: { resolve: { conditions } },
   test: {
     projects: [
       {
         extends: true,
         test: { name: "testkit", root: "packages/testkit", include: ["test/**/*.test.ts"] }
+      },
+      {
+        extends: true,
+        test: { name: "core", root: "packages/core", include: ["test/**/*.test.ts"] }
+      },
+      {
+        extends: true,
+        test: { name: "delivery", root: "packages/delivery", include: ["test/**/*.test.ts"] }
       }
     ],
     testTimeout: 30_000,

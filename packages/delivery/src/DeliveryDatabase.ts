@@ -1,0 +1,80 @@
+/**
+ * Where delivery keeps its state: SQLite in a file under `./.linecast/` by default (one process,
+ * zero set-up), PostgreSQL when `LINECAST_DATABASE_URL` names one (several runners share the
+ * work). The cluster engine's own tables and Linecast's outbox and ledger live side by side, so
+ * that an outbox row and the engine's step are written to the same database.
+ *
+ * @since 0.1.0
+ */
+import { mkdirSync } from "node:fs"
+import { dirname } from "node:path"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import type * as SqlError from "@effect/sql/SqlError"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
+import * as Config from "effect/Config"
+import type * as ConfigError from "effect/ConfigError"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Redacted from "effect/Redacted"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type DatabaseOptions =
+  | { readonly kind: "sqlite"; readonly filename: string }
+  | { readonly kind: "postgres"; readonly url: Redacted.Redacted<string> }
+
+/**
+ * The default SQLite file.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultSqliteFile = ".linecast/linecast.sqlite"
+
+/**
+ * A `SqlClient` for the options: SQLite (its folder created when missing) or PostgreSQL.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: DatabaseOptions
+): Layer.Layer<SqlClient.SqlClient, ConfigError.ConfigError | SqlError.SqlError> => {
+  if (options.kind === "postgres") return PgClient.layer({ url: options.url })
+  return Layer.unwrapEffect(
+    Effect.sync(() => {
+      if (options.filename !== ":memory:") mkdirSync(dirname(options.filename), { recursive: true })
+      return SqliteClient.layer({ filename: options.filename })
+    })
+  )
+}
+
+/**
+ * The options from the environment: `LINECAST_DATABASE_URL` (a `postgres://` URL) or
+ * `LINECAST_SQLITE_FILE` (default `.linecast/linecast.sqlite`).
+ *
+ * @since 0.1.0
+ * @category config
+ */
+export const config: Config.Config<DatabaseOptions> = Config.all({
+  url: Config.option(Config.redacted("LINECAST_DATABASE_URL")),
+  filename: Config.string("LINECAST_SQLITE_FILE").pipe(Config.withDefault(defaultSqliteFile))
+}).pipe(
+  Config.map(
+    ({ url, filename }): DatabaseOptions =>
+      Option.isSome(url) && /^postgres(ql)?:\/\//.test(Redacted.value(url.value))
+        ? { kind: "postgres", url: url.value }
+        : { kind: "sqlite", filename }
+  )
+)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig: Layer.Layer<SqlClient.SqlClient, ConfigError.ConfigError | SqlError.SqlError> =
+  Layer.unwrapEffect(Effect.map(config, layer))

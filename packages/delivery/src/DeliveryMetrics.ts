@@ -1,0 +1,34 @@
+/**
+ * Delivery's metrics, as Effect `Metric`s: exported with whatever metrics layer the application
+ * installs (the CRM listener serves them as Prometheus text).
+ *
+ * @since 0.1.0
+ */
+import * as Metric from "effect/Metric"
+import type { DeliveryState } from "./OutboxEntry.js"
+
+/**
+ * Messages accepted by `enqueue` (a repeated idempotency key is not counted again).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const enqueued = Metric.counter("linecast_delivery_enqueued", {
+  description: "Messages accepted into the outbox"
+})
+
+/**
+ * Entries entering each state (`queued`, `sending`, `sent`, `deferred`, `ambiguous`, `dead`).
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const transitions = Metric.counter("linecast_delivery_transitions", {
+  description: "Outbox entries entering a state, by state"
+})
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const entered = (state: DeliveryState) => Metric.increment(Metric.tagged(transitions, "state", state))

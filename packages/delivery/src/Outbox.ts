@@ -1,0 +1,181 @@
+/**
+ * The outbox: where adapters hand messages to delivery. `enqueue` validates a message with core,
+ * stores it durably under its idempotency key (the same key never makes a second message) and
+ * starts its delivery workflow; the rest reads and steers what is there: list, read, replay, purge.
+ *
+ * @since 0.1.0
+ */
+import { WorkflowEngine } from "@effect/workflow"
+import { BitrixError, NetworkMessage } from "@linecast/core"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Metric from "effect/Metric"
+import * as Option from "effect/Option"
+import { EntryNotFoundError, NotReplayableError } from "./DeliveryError.js"
+import * as DeliveryMetrics from "./DeliveryMetrics.js"
+import { DeliveryWorkflow } from "./DeliveryWorkflow.js"
+import type { DeliveryPolicy, OutboxEntry, Recipient } from "./OutboxEntry.js"
+import { recipientOf } from "./OutboxEntry.js"
+import type { OutboxConflictError, OutboxQuery, OutboxStorageError } from "./OutboxStore.js"
+import { OutboxStore } from "./OutboxStore.js"
+import { WeeklyLedger } from "./WeeklyLedger.js"
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface EnqueueOptions {
+  /** The same key returns the existing entry and never makes a second message. */
+  readonly idempotencyKey: string
+  /** The portal's id in `PortalChannels` (`default` for a single portal). */
+  readonly portal?: string | undefined
+  /** What to do if the recipient was already written to this week. Default `defer`. */
+  readonly policy?: DeliveryPolicy | undefined
+  /** Not before this instant (Unix ms). */
+  readonly notBefore?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type EnqueueError = BitrixError.ValidationError | BitrixError.UserMessageLimitError | OutboxStorageError
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Outbox extends Context.Tag("@linecast/delivery/Outbox")<Outbox, Outbox.Service>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace Outbox {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** Accepts a message durably; `created` is false when the key already held an entry. */
+    readonly enqueue: (
+      message: NetworkMessage.NetworkMessage,
+      options: EnqueueOptions
+    ) => Effect.Effect<{ readonly entry: OutboxEntry; readonly created: boolean }, EnqueueError>
+    readonly get: (id: string) => Effect.Effect<OutboxEntry, EntryNotFoundError | OutboxStorageError>
+    readonly list: (query?: OutboxQuery) => Effect.Effect<ReadonlyArray<OutboxEntry>, OutboxStorageError>
+    readonly count: (query?: OutboxQuery) => Effect.Effect<number, OutboxStorageError>
+    /** Sends a dead or ambiguous entry again. */
+    readonly replay: (
+      id: string
+    ) => Effect.Effect<OutboxEntry, EntryNotFoundError | NotReplayableError | OutboxStorageError | OutboxConflictError>
+    /** Removes entries; answers how many. */
+    readonly purge: (query: OutboxQuery) => Effect.Effect<number, OutboxStorageError>
+    /** When the recipient may next be written to (undefined: now). */
+    readonly nextAllowedAt: (recipient: Recipient) => Effect.Effect<number | undefined, OutboxStorageError>
+  }
+}
+
+let sequence = 0
+const newId = (now: number) =>
+  `${now.toString(36)}-${(sequence++ % 1_679_616).toString(36).padStart(4, "0")}-${Math.random().toString(36).slice(2, 8)}`
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = Effect.gen(function* () {
+  const store = yield* OutboxStore
+  const ledger = yield* WeeklyLedger
+  const engine = yield* WorkflowEngine.WorkflowEngine
+  const start = (entry: OutboxEntry) =>
+    DeliveryWorkflow.execute({ entryId: entry.id, generation: entry.generation }, { discard: true }).pipe(
+      Effect.provideService(WorkflowEngine.WorkflowEngine, engine),
+      Effect.asVoid
+    )
+
+  const get = (id: string) =>
+    store
+      .get(id)
+      .pipe(
+        Effect.flatMap(
+          Option.match({ onNone: () => Effect.fail(new EntryNotFoundError({ id })), onSome: Effect.succeed })
+        )
+      )
+
+  return Outbox.of({
+    enqueue: (message, options) =>
+      Effect.gen(function* () {
+        yield* NetworkMessage.validate(message)
+        const now = yield* Clock.currentTimeMillis
+        const portal = options.portal ?? "default"
+        const policy = options.policy ?? "defer"
+        const recipient: Recipient = { portal, lineCode: message.lineCode, userId: message.userId }
+        if (policy === "reject") {
+          const existing = yield* store.list({ idempotencyKey: options.idempotencyKey, limit: 1 })
+          const blockedUntil = yield* ledger.nextAllowedAt(recipient, now)
+          if (existing.length === 0 && blockedUntil !== undefined) {
+            return yield* new BitrixError.UserMessageLimitError({
+              description: "The recipient was already written to in this window",
+              source: "local",
+              nextAllowedAt: blockedUntil
+            })
+          }
+        }
+        const entry: OutboxEntry = {
+          id: newId(now),
+          idempotencyKey: options.idempotencyKey,
+          portal,
+          message,
+          policy,
+          state: "queued",
+          ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
+          attempts: 0,
+          generation: 0,
+          createdAt: now,
+          updatedAt: now,
+          version: 0
+        }
+        const stored = yield* store.insert(entry)
+        if (stored.created) yield* Metric.increment(DeliveryMetrics.enqueued)
+        // Started on every enqueue: after a crash between insert and start, the retry starts it.
+        yield* start(stored.entry)
+        return stored
+      }),
+    get,
+    list: (query = {}) => store.list(query),
+    count: (query = {}) => store.count(query),
+    replay: (id) =>
+      Effect.gen(function* () {
+        const entry = yield* get(id)
+        if (!NotReplayableError.replayable.includes(entry.state)) {
+          return yield* new NotReplayableError({ id, state: entry.state })
+        }
+        const now = yield* Clock.currentTimeMillis
+        const replayed: OutboxEntry = {
+          ...entry,
+          state: entry.state === "ambiguous" ? "ambiguous" : "queued",
+          generation: entry.generation + 1,
+          attempts: 0,
+          updatedAt: now
+        }
+        const saved = yield* store.save(replayed)
+        yield* start(saved)
+        return saved
+      }),
+    purge: (query) =>
+      Effect.gen(function* () {
+        const entries = yield* store.list({ ...query, limit: 100_000 })
+        for (const entry of entries) yield* ledger.release(recipientOf(entry), entry.id)
+        return yield* store.purge(query)
+      }),
+    nextAllowedAt: (recipient) => Effect.flatMap(Clock.currentTimeMillis, (now) => ledger.nextAllowedAt(recipient, now))
+  })
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = Layer.effect(Outbox, make)

@@ -1,0 +1,138 @@
+/**
+ * One message in the outbox: what to send, to whom, under which weekly-rule policy, and where it
+ * stands. States: `queued` → `sending` → `sent`; `deferred` (waiting for the recipient's window,
+ * with `nextAllowedAt`); `ambiguous` (the answer was lost and reconciling did not settle it);
+ * `dead` (with the last typed error).
+ *
+ * @since 0.1.0
+ */
+import { NetworkMessage } from "@linecast/core"
+import * as Schema from "effect/Schema"
+
+/**
+ * What to do when the recipient was already written to this week.
+ * - `reject`: fail fast with `nextAllowedAt`.
+ * - `defer`: send when the window opens.
+ * - `digest`: merge everything pending for the recipient into one message when the window opens.
+ * - `replace`: the newest pending message wins; older ones are dropped as replaced.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const DeliveryPolicy = Schema.Literal("reject", "defer", "digest", "replace")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type DeliveryPolicy = typeof DeliveryPolicy.Type
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const DeliveryState = Schema.Literal("queued", "sending", "sent", "deferred", "ambiguous", "dead")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type DeliveryState = typeof DeliveryState.Type
+
+/**
+ * The key Bitrix24's weekly rule is kept on: one message per (portal, line, user) per 7 × 24 h.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Recipient = Schema.Struct({
+  portal: Schema.String,
+  lineCode: Schema.String,
+  userId: Schema.Int
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Recipient = typeof Recipient.Type
+
+/**
+ * A typed error as the outbox keeps it: enough to act on and to show, never a secret.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const RecordedError = Schema.Struct({
+  tag: Schema.String,
+  code: Schema.String,
+  errorClass: Schema.String,
+  message: Schema.String,
+  nextAllowedAt: Schema.optional(Schema.Number)
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type RecordedError = typeof RecordedError.Type
+
+/**
+ * How a sent message was settled.
+ * - `sent`: the portal accepted it.
+ * - `landed`: the answer was lost, and a re-send refused by the weekly rule proved it had landed.
+ * - `resent`: the answer was lost, and a re-send succeeded: the first had not landed.
+ * - `merged`: it went out inside another entry's digest.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Settlement = Schema.Literal("sent", "landed", "resent", "merged")
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export const OutboxEntry = Schema.Struct({
+  id: Schema.String,
+  idempotencyKey: Schema.String,
+  portal: Schema.String,
+  message: NetworkMessage.NetworkMessage,
+  policy: DeliveryPolicy,
+  state: DeliveryState,
+  /** Unix ms before which the entry is not sent. */
+  notBefore: Schema.optional(Schema.Number),
+  /** Unix ms when the recipient's window opens, for `deferred` entries. */
+  nextAllowedAt: Schema.optional(Schema.Number),
+  attempts: Schema.Number,
+  /** How many times the entry was replayed. */
+  generation: Schema.Number,
+  settlement: Schema.optional(Settlement),
+  /** The digest entry this one went out in. */
+  mergedInto: Schema.optional(Schema.String),
+  /** The core receipt's request id and the portal's time of acceptance (Unix ms). */
+  receipt: Schema.optional(Schema.Struct({ requestId: Schema.String, sentAt: Schema.Number })),
+  lastError: Schema.optional(RecordedError),
+  createdAt: Schema.Number,
+  updatedAt: Schema.Number,
+  /** Bumped by every save: a save made from a stale read is refused, never silently applied. */
+  version: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type OutboxEntry = typeof OutboxEntry.Type
+
+/**
+ * The recipient an entry is for.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const recipientOf = (entry: Pick<OutboxEntry, "portal" | "message">): Recipient => ({
+  portal: entry.portal,
+  lineCode: entry.message.lineCode,
+  userId: entry.message.userId
+})

@@ -1,0 +1,238 @@
+/**
+ * The outbox's own tables, beside the cluster engine's: one row per message (queryable by state,
+ * recipient and idempotency key) and the weekly ledger. Both dialects, SQLite and PostgreSQL,
+ * through `@effect/sql`.
+ *
+ * @since 0.1.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type { DeliveryState, OutboxEntry, Recipient } from "./OutboxEntry.js"
+import { OutboxEntry as OutboxEntrySchema } from "./OutboxEntry.js"
+
+/**
+ * The database failed or answered what the outbox cannot read: nothing accepted is lost, the
+ * operation can be tried again.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OutboxStorageError extends Schema.TaggedError<OutboxStorageError>()("OutboxStorageError", {
+  operation: Schema.String,
+  message: Schema.String
+}) {}
+
+/**
+ * The entry was saved by someone else since it was read: read it again and decide again.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OutboxConflictError extends Schema.TaggedError<OutboxConflictError>()("OutboxConflictError", {
+  id: Schema.String
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface OutboxQuery {
+  readonly state?: DeliveryState | ReadonlyArray<DeliveryState> | undefined
+  readonly recipient?: Recipient | undefined
+  readonly portal?: string | undefined
+  readonly idempotencyKey?: string | undefined
+  readonly limit?: number | undefined
+  readonly offset?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class OutboxStore extends Context.Tag("@linecast/delivery/OutboxStore")<OutboxStore, OutboxStore.Service>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace OutboxStore {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** Stores a new entry, or returns the one that already holds its idempotency key. */
+    readonly insert: (
+      entry: OutboxEntry
+    ) => Effect.Effect<{ readonly entry: OutboxEntry; readonly created: boolean }, OutboxStorageError>
+    readonly get: (id: string) => Effect.Effect<Option.Option<OutboxEntry>, OutboxStorageError>
+    /**
+     * Saves an entry read at `entry.version`; answers the saved entry (its version bumped), or
+     * fails with `OutboxConflictError` when someone saved it since.
+     */
+    readonly save: (entry: OutboxEntry) => Effect.Effect<OutboxEntry, OutboxStorageError | OutboxConflictError>
+    /** Entries matching the query, oldest first. */
+    readonly list: (query: OutboxQuery) => Effect.Effect<ReadonlyArray<OutboxEntry>, OutboxStorageError>
+    readonly count: (query: OutboxQuery) => Effect.Effect<number, OutboxStorageError>
+    readonly purge: (query: OutboxQuery) => Effect.Effect<number, OutboxStorageError>
+  }
+}
+
+const tables = [
+  `CREATE TABLE IF NOT EXISTS linecast_outbox (
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL UNIQUE,
+    portal TEXT NOT NULL,
+    line_code TEXT NOT NULL,
+    user_id BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    version BIGINT NOT NULL DEFAULT 0,
+    body TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL
+  )`,
+  "CREATE INDEX IF NOT EXISTS linecast_outbox_state ON linecast_outbox (state, created_at)",
+  "CREATE INDEX IF NOT EXISTS linecast_outbox_recipient ON linecast_outbox (portal, line_code, user_id, state)",
+  `CREATE TABLE IF NOT EXISTS linecast_ledger (
+    portal TEXT NOT NULL,
+    line_code TEXT NOT NULL,
+    user_id BIGINT NOT NULL,
+    last_sent_at BIGINT,
+    blocked_until BIGINT,
+    claimed_by TEXT,
+    PRIMARY KEY (portal, line_code, user_id)
+  )`
+]
+
+/** An arbitrary constant that names Linecast's migration lock in PostgreSQL. */
+const migrationLock = 7_245_109_331
+
+const encode = Schema.encodeSync(Schema.parseJson(OutboxEntrySchema))
+const decode = Schema.decodeUnknown(Schema.parseJson(OutboxEntrySchema))
+
+/** The driver's own reason is kept: "Failed to execute statement" alone helps nobody. */
+const storageError =
+  (operation: string) => (error: SqlError | { readonly message: string; readonly cause?: unknown }) =>
+    new OutboxStorageError({
+      operation,
+      message: error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message
+    })
+
+/**
+ * Creates the tables when missing.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const migrate: Effect.Effect<void, OutboxStorageError, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* sql.withTransaction(
+    Effect.gen(function* () {
+      // PostgreSQL's CREATE ... IF NOT EXISTS races with itself across runners: take a lock first.
+      yield* sql.onDialectOrElse({
+        pg: () => sql`SELECT pg_advisory_xact_lock(${migrationLock})`,
+        orElse: () => Effect.void
+      })
+      for (const statement of tables) yield* sql.unsafe(statement)
+    })
+  )
+}).pipe(Effect.mapError(storageError("migrate")))
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlClient.SqlClient> = Effect.gen(
+  function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* migrate
+
+    const where = (query: OutboxQuery) => {
+      const conditions = []
+      const states = query.state === undefined ? [] : typeof query.state === "string" ? [query.state] : query.state
+      if (states.length > 0) conditions.push(sql.in("state", states))
+      if (query.portal !== undefined) conditions.push(sql`portal = ${query.portal}`)
+      if (query.recipient !== undefined) {
+        conditions.push(
+          sql`portal = ${query.recipient.portal} AND line_code = ${query.recipient.lineCode} AND user_id = ${query.recipient.userId}`
+        )
+      }
+      if (query.idempotencyKey !== undefined) conditions.push(sql`idempotency_key = ${query.idempotencyKey}`)
+      return conditions.length === 0 ? sql`1 = 1` : sql.and(conditions)
+    }
+
+    const rows = (operation: string, found: ReadonlyArray<{ readonly body: string }>) =>
+      Effect.forEach(found, (row) => decode(row.body)).pipe(Effect.mapError(storageError(operation)))
+
+    const get = (id: string) =>
+      sql<{ body: string }>`SELECT body FROM linecast_outbox WHERE id = ${id}`.pipe(
+        Effect.mapError(storageError("get")),
+        Effect.flatMap((found) => rows("get", found)),
+        Effect.map((entries) => Option.fromNullable(entries[0]))
+      )
+
+    return OutboxStore.of({
+      insert: (entry) =>
+        Effect.gen(function* () {
+          yield* sql`INSERT INTO linecast_outbox
+          (id, idempotency_key, portal, line_code, user_id, state, body, created_at, updated_at)
+          VALUES (${entry.id}, ${entry.idempotencyKey}, ${entry.portal}, ${entry.message.lineCode},
+            ${entry.message.userId}, ${entry.state}, ${encode(entry)}, ${entry.createdAt}, ${entry.updatedAt})
+          ON CONFLICT (idempotency_key) DO NOTHING`.pipe(Effect.mapError(storageError("insert")))
+          const found = yield* sql<{
+            body: string
+          }>`SELECT body FROM linecast_outbox WHERE idempotency_key = ${entry.idempotencyKey}`.pipe(
+            Effect.mapError(storageError("insert")),
+            Effect.flatMap((result) => rows("insert", result))
+          )
+          const stored = found[0]
+          if (stored === undefined)
+            return yield* new OutboxStorageError({ operation: "insert", message: "the row was not stored" })
+          return { entry: stored, created: stored.id === entry.id }
+        }),
+      get,
+      save: (entry) =>
+        Effect.gen(function* () {
+          const saved = { ...entry, version: entry.version + 1 }
+          const changed = yield* sql<{ id: string }>`UPDATE linecast_outbox
+            SET state = ${saved.state}, body = ${encode(saved)}, updated_at = ${saved.updatedAt}, version = ${saved.version}
+            WHERE id = ${entry.id} AND version = ${entry.version} RETURNING id`.pipe(
+            Effect.mapError(storageError("save"))
+          )
+          if (changed.length === 0) return yield* new OutboxConflictError({ id: entry.id })
+          return saved
+        }),
+      list: (query) =>
+        sql<{ body: string }>`SELECT body FROM linecast_outbox WHERE ${where(query)} ORDER BY created_at, id
+        LIMIT ${query.limit ?? 100} OFFSET ${query.offset ?? 0}`.pipe(
+          Effect.mapError(storageError("list")),
+          Effect.flatMap((found) => rows("list", found))
+        ),
+      count: (query) =>
+        sql<{ total: number | string }>`SELECT COUNT(*) AS total FROM linecast_outbox WHERE ${where(query)}`.pipe(
+          Effect.map((found) => Number(found[0]?.total ?? 0)),
+          Effect.mapError(storageError("count"))
+        ),
+      purge: (query) =>
+        Effect.gen(function* () {
+          const total = Number(
+            (yield* sql<{
+              total: number | string
+            }>`SELECT COUNT(*) AS total FROM linecast_outbox WHERE ${where(query)}`)[0]?.total ?? 0
+          )
+          yield* sql`DELETE FROM linecast_outbox WHERE ${where(query)}`
+          return total
+        }).pipe(Effect.mapError(storageError("purge")))
+    })
+  }
+)
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<OutboxStore, OutboxStorageError, SqlClient.SqlClient> = Layer.effect(OutboxStore, make)

@@ -1,0 +1,191 @@
+/**
+ * The weekly ledger: Bitrix24 accepts one message per (portal, line, user) in any 7 × 24 h. The
+ * ledger records every accepted send, answers when a recipient may next be written to, and learns
+ * from the portal's own `USER_MESSAGE_LIMIT` answers (a send by another system counts too: the
+ * portal is the truth, the ledger a forecast). A claim serialises senders to one recipient: only
+ * the holder of the claim sends, so two messages never race for the same window.
+ *
+ * @since 0.1.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type { Recipient } from "./OutboxEntry.js"
+import { migrate, OutboxStorageError } from "./OutboxStore.js"
+
+/**
+ * The outcome of a claim.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Claim =
+  | { readonly _tag: "Granted" }
+  | { readonly _tag: "Blocked"; readonly until: number }
+  | { readonly _tag: "Held"; readonly by: string }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface LedgerOptions {
+  /** The window in milliseconds (7 × 24 h); tests shorten it on both sides. */
+  readonly windowMs: number
+  /**
+   * After a `USER_MESSAGE_LIMIT` the ledger cannot know when the other send happened: it probes
+   * again after this long (refused attempts cost the recipient nothing). Default 6 hours.
+   */
+  readonly probeAfterMs: number
+  /** Portals with a Partner (NFR) licence: no weekly rule. */
+  readonly exemptPortals: ReadonlyArray<string>
+}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultOptions: LedgerOptions = {
+  windowMs: 7 * 24 * 3600 * 1000,
+  probeAfterMs: 6 * 3600 * 1000,
+  exemptPortals: []
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class WeeklyLedger extends Context.Tag("@linecast/delivery/WeeklyLedger")<
+  WeeklyLedger,
+  WeeklyLedger.Service
+>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace WeeklyLedger {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    readonly options: LedgerOptions
+    /** When the recipient may next be written to; undefined when now. */
+    readonly nextAllowedAt: (recipient: Recipient, now: number) => Effect.Effect<number | undefined, OutboxStorageError>
+    /** Takes the recipient's window for an entry, if it is open and nobody else holds it. */
+    readonly claim: (recipient: Recipient, entryId: string, now: number) => Effect.Effect<Claim, OutboxStorageError>
+    /** An accepted send: closes the window for `windowMs` from `sentAt`, and releases the claim. */
+    readonly record: (recipient: Recipient, sentAt: number) => Effect.Effect<void, OutboxStorageError>
+    /** The portal refused with `USER_MESSAGE_LIMIT`: someone wrote first. */
+    readonly learn: (recipient: Recipient, now: number) => Effect.Effect<number, OutboxStorageError>
+    /** Gives the claim up without a send. */
+    readonly release: (recipient: Recipient, entryId: string) => Effect.Effect<void, OutboxStorageError>
+    /** The last accepted send known, if any. */
+    readonly lastSent: (recipient: Recipient) => Effect.Effect<number | undefined, OutboxStorageError>
+  }
+}
+
+interface Row {
+  readonly last_sent_at: number | string | null
+  readonly blocked_until: number | string | null
+  readonly claimed_by: string | null
+}
+
+const toNumber = (value: number | string | null): number | undefined => (value === null ? undefined : Number(value))
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (
+  options: Partial<LedgerOptions> = {}
+): Effect.Effect<WeeklyLedger.Service, OutboxStorageError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    yield* migrate
+    const settings: LedgerOptions = { ...defaultOptions, ...options }
+    const failed = (operation: string) => (error: { readonly message: string; readonly cause?: unknown }) =>
+      new OutboxStorageError({
+        operation: `ledger.${operation}`,
+        message: error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message
+      })
+    const key = (recipient: Recipient) =>
+      sql`portal = ${recipient.portal} AND line_code = ${recipient.lineCode} AND user_id = ${recipient.userId}`
+    const exempt = (recipient: Recipient) => settings.exemptPortals.includes(recipient.portal)
+
+    const read = (recipient: Recipient) =>
+      sql<Row>`SELECT last_sent_at, blocked_until, claimed_by FROM linecast_ledger WHERE ${key(recipient)}`.pipe(
+        Effect.map((rows) => rows[0])
+      )
+
+    const opensAt = (row: Row | undefined) => {
+      if (row === undefined) return 0
+      return Math.max(
+        (toNumber(row.last_sent_at) ?? Number.NEGATIVE_INFINITY) + settings.windowMs,
+        toNumber(row.blocked_until) ?? 0
+      )
+    }
+
+    const ensureRow = (recipient: Recipient) =>
+      sql`INSERT INTO linecast_ledger (portal, line_code, user_id)
+        VALUES (${recipient.portal}, ${recipient.lineCode}, ${recipient.userId}) ON CONFLICT DO NOTHING`
+
+    return WeeklyLedger.of({
+      options: settings,
+      nextAllowedAt: (recipient, now) =>
+        exempt(recipient)
+          ? Effect.succeed(undefined)
+          : read(recipient).pipe(
+              Effect.map((row) => {
+                const opens = opensAt(row)
+                return opens > now ? opens : undefined
+              }),
+              Effect.mapError(failed("nextAllowedAt"))
+            ),
+      claim: (recipient, entryId, now) =>
+        Effect.gen(function* () {
+          yield* ensureRow(recipient)
+          // One conditional UPDATE: atomic in SQLite and PostgreSQL alike.
+          const windowOpen = exempt(recipient)
+            ? sql`1 = 1`
+            : sql`(last_sent_at IS NULL OR last_sent_at <= ${now - settings.windowMs}) AND (blocked_until IS NULL OR blocked_until <= ${now})`
+          yield* sql`UPDATE linecast_ledger SET claimed_by = ${entryId}
+            WHERE ${key(recipient)} AND (claimed_by IS NULL OR claimed_by = ${entryId}) AND ${windowOpen}`
+          const row = yield* read(recipient)
+          if (row?.claimed_by === entryId) return { _tag: "Granted" } as const
+          if (row?.claimed_by !== null && row?.claimed_by !== undefined)
+            return { _tag: "Held", by: row.claimed_by } as const
+          return { _tag: "Blocked", until: opensAt(row) } as const
+        }).pipe(Effect.mapError(failed("claim"))),
+      record: (recipient, sentAt) =>
+        Effect.gen(function* () {
+          yield* ensureRow(recipient)
+          yield* sql`UPDATE linecast_ledger SET last_sent_at = ${sentAt}, claimed_by = NULL WHERE ${key(recipient)}`
+        }).pipe(Effect.mapError(failed("record"))),
+      learn: (recipient, now) =>
+        Effect.gen(function* () {
+          yield* ensureRow(recipient)
+          const until = now + Math.min(settings.probeAfterMs, settings.windowMs)
+          yield* sql`UPDATE linecast_ledger SET blocked_until = ${until}, claimed_by = NULL WHERE ${key(recipient)}`
+          return until
+        }).pipe(Effect.mapError(failed("learn"))),
+      release: (recipient, entryId) =>
+        sql`UPDATE linecast_ledger SET claimed_by = NULL WHERE ${key(recipient)} AND claimed_by = ${entryId}`.pipe(
+          Effect.asVoid,
+          Effect.mapError(failed("release"))
+        ),
+      lastSent: (recipient) =>
+        read(recipient).pipe(
+          Effect.map((row) => (row === undefined ? undefined : toNumber(row.last_sent_at))),
+          Effect.mapError(failed("lastSent"))
+        )
+    })
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: Partial<LedgerOptions> = {}
+): Layer.Layer<WeeklyLedger, OutboxStorageError, SqlClient.SqlClient> => Layer.effect(WeeklyLedger, make(options))

@@ -1,0 +1,15 @@
+/**
+ * @linecast/delivery: durable sending on Effect's cluster engine.
+ *
+ * @since 0.1.0
+ */
+export * as Delivery from "./Delivery.js"
+export * as DeliveryDatabase from "./DeliveryDatabase.js"
+export * from "./DeliveryError.js"
+export * as DeliveryMetrics from "./DeliveryMetrics.js"
+export * as DeliveryWorkflow from "./DeliveryWorkflow.js"
+export * as Outbox from "./Outbox.js"
+export * as OutboxEntry from "./OutboxEntry.js"
+export * as OutboxStore from "./OutboxStore.js"
+export * as PortalChannels from "./PortalChannels.js"
+export * as WeeklyLedger from "./WeeklyLedger.js"

@@ -1,0 +1,252 @@
+/**
+ * One step of an outbox entry's life, run as a workflow activity: everything between two durable
+ * waits. It reads the entry, claims the recipient's weekly window, applies the policy, sends
+ * through core, and records the outcome; it answers `Done` or how long to wait before the next
+ * step. Storage failures never lose the entry: the step is simply tried again later.
+ */
+import type { BitrixError, NetworkMessage } from "@linecast/core"
+import * as Clock from "effect/Clock"
+import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import { entered } from "../DeliveryMetrics.js"
+import type { OutboxEntry, RecordedError } from "../OutboxEntry.js"
+import { recipientOf } from "../OutboxEntry.js"
+import { OutboxStore } from "../OutboxStore.js"
+import { PortalChannels } from "../PortalChannels.js"
+import { WeeklyLedger } from "../WeeklyLedger.js"
+import { mergeDigest } from "./digest.js"
+
+/** What the workflow does after a step. */
+export const Step = Schema.Union(
+  Schema.TaggedStruct("Done", {}),
+  Schema.TaggedStruct("Wait", { delayMs: Schema.Number })
+)
+export type Step = typeof Step.Type
+
+const done: Step = { _tag: "Done" }
+const wait = (delayMs: number): Step => ({ _tag: "Wait", delayMs: Math.max(0, Math.ceil(delayMs)) })
+
+export interface AdvanceOptions {
+  /** How often a recipient held by another entry is looked at again. */
+  readonly heldRetryMs: number
+  /** Waits between attempts for errors known not to have executed (rate limits, 5xx before running). */
+  readonly retryDelaysMs: ReadonlyArray<number>
+  /** Re-sends that try to settle an ambiguous send before it is left to an operator. */
+  readonly reconcileAttempts: number
+}
+
+export const defaultAdvanceOptions: AdvanceOptions = {
+  heldRetryMs: 1_000,
+  retryDelaysMs: [1_000, 5_000, 30_000, 120_000, 600_000, 1_800_000],
+  reconcileAttempts: 5
+}
+
+const recorded = (error: {
+  readonly _tag: string
+  readonly message: string
+  readonly code?: string
+  readonly errorClass?: string
+  readonly nextAllowedAt?: number | undefined
+}): RecordedError => ({
+  tag: error._tag,
+  code: error.code ?? error._tag,
+  errorClass: error.errorClass ?? "permanent",
+  message: error.message,
+  ...(error.nextAllowedAt === undefined ? {} : { nextAllowedAt: error.nextAllowedAt })
+})
+
+const pending = ["queued", "deferred"] as const
+
+export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanceOptions) =>
+  Effect.gen(function* () {
+    const store = yield* OutboxStore
+    const ledger = yield* WeeklyLedger
+    const channels = yield* PortalChannels
+    const now = yield* Clock.currentTimeMillis
+    const found = yield* store.get(entryId)
+    if (Option.isNone(found)) return done
+    const entry = found.value
+    if (entry.state === "sent" || entry.state === "dead") return done
+    const recipient = recipientOf(entry)
+    // Every save goes through `current`, so that each is checked against the one before.
+    let current = entry
+    const saveCurrent = (changes: Partial<OutboxEntry>) =>
+      Effect.flatMap(Clock.currentTimeMillis, (at) => store.save({ ...current, ...changes, updatedAt: at })).pipe(
+        Effect.tap((saved) =>
+          Effect.suspend(() => {
+            const changed = saved.state !== current.state
+            current = saved
+            return changed ? entered(saved.state) : Effect.void
+          })
+        )
+      )
+    const save = saveCurrent
+
+    if (entry.notBefore !== undefined && entry.notBefore > now) return wait(entry.notBefore - now)
+
+    // An entry left `sending` by a crash, or `ambiguous`, may already have landed: reconcile.
+    const reconciling = entry.state === "sending" || entry.state === "ambiguous"
+
+    const claim = yield* ledger.claim(recipient, entry.id, now)
+    if (claim._tag === "Held") return wait(options.heldRetryMs)
+    if (claim._tag === "Blocked") {
+      if (entry.policy === "reject") {
+        yield* save({
+          state: "dead",
+          lastError: recorded({
+            _tag: "UserMessageLimitError",
+            code: "USER_MESSAGE_LIMIT",
+            errorClass: "quota",
+            message: "The recipient was already written to in this window",
+            nextAllowedAt: claim.until
+          })
+        })
+        return done
+      }
+      yield* save({ state: "deferred", nextAllowedAt: claim.until })
+      return wait(claim.until - now)
+    }
+
+    // The window is ours. Apply the policy to what is pending for the recipient.
+    const others = (yield* store.list({ recipient, state: [...pending], limit: 1_000 })).filter(
+      (other) => other.id !== entry.id
+    )
+    let members: ReadonlyArray<OutboxEntry> = [entry]
+    let message: NetworkMessage.NetworkMessage = entry.message
+    if (!reconciling && entry.policy === "replace") {
+      const newer = others.filter((other) => other.policy === "replace" && other.createdAt > entry.createdAt)
+      if (newer.length > 0) {
+        const newest = newer[newer.length - 1]!
+        yield* save({
+          state: "dead",
+          lastError: recorded({
+            _tag: "Replaced",
+            code: "REPLACED",
+            message: `Replaced by the newer message ${newest.id}`
+          })
+        })
+        yield* ledger.release(recipient, entry.id)
+        return done
+      }
+    }
+    if (!reconciling && entry.policy === "digest") {
+      const merged = yield* mergeDigest([entry, ...others.filter((other) => other.policy === "digest")])
+      members = merged.members
+      message = merged.message
+    }
+
+    const attempts = entry.attempts + 1
+    yield* save({ state: "sending", attempts })
+    const channel = yield* channels.channel(entry.portal).pipe(Effect.either)
+    if (Either.isLeft(channel)) {
+      yield* save({ state: "dead", attempts, lastError: recorded(channel.left) })
+      yield* ledger.release(recipient, entry.id)
+      return done
+    }
+    const outcome = yield* channel.right.send(message).pipe(Effect.either)
+    const after = yield* Clock.currentTimeMillis
+    const settle = save
+
+    if (Either.isRight(outcome)) {
+      const receipt = { requestId: outcome.right.requestId, sentAt: after }
+      yield* settle({ state: "sent", settlement: reconciling ? "resent" : "sent", receipt })
+      // While the claim is still ours, no other step can save these entries.
+      for (const member of members) {
+        if (member.id === entry.id) continue
+        yield* store.save({
+          ...member,
+          state: "sent",
+          settlement: "merged",
+          mergedInto: entry.id,
+          receipt,
+          updatedAt: after
+        })
+      }
+      if (!reconciling && entry.policy === "replace") {
+        const replaced = recorded({
+          _tag: "Replaced",
+          code: "REPLACED",
+          message: `Replaced by the newer message ${entry.id}`
+        })
+        for (const older of others.filter(
+          (other) => other.policy === "replace" && other.createdAt <= entry.createdAt
+        )) {
+          yield* store.save({ ...older, state: "dead", lastError: replaced, updatedAt: after })
+        }
+      }
+      yield* ledger.record(recipient, after)
+      return done
+    }
+
+    const error = outcome.left as
+      | BitrixError.BitrixError
+      | BitrixError.ValidationError
+      | { readonly _tag: string; readonly message: string }
+    const errorClass = "errorClass" in error ? error.errorClass : "permanent"
+
+    if (error._tag === "UserMessageLimitError") {
+      const lastSent = yield* ledger.lastSent(recipient)
+      const ourWindow = lastSent === undefined || lastSent <= after - ledger.options.windowMs
+      if (reconciling && ourWindow) {
+        // Nobody else sent in the window and we hold the claim: the lost answer was a success.
+        yield* ledger.record(recipient, entry.updatedAt)
+        yield* settle({ state: "sent", settlement: "landed", receipt: { requestId: "", sentAt: entry.updatedAt } })
+        return done
+      }
+      const until = yield* ledger.learn(recipient, after)
+      if (entry.policy === "reject") {
+        yield* settle({
+          state: "dead",
+          lastError: recorded({
+            _tag: error._tag,
+            code: "USER_MESSAGE_LIMIT",
+            errorClass: "quota",
+            message: error.message,
+            nextAllowedAt: until
+          })
+        })
+        return done
+      }
+      yield* settle({ state: "deferred", nextAllowedAt: until, lastError: recorded(error) })
+      return wait(until - after)
+    }
+
+    if (errorClass === "ambiguous") {
+      const exempt = ledger.options.exemptPortals.includes(entry.portal)
+      const tries = entry.state === "ambiguous" ? attempts : 1
+      if (exempt || tries > options.reconcileAttempts) {
+        // Without the weekly rule a re-send cannot prove anything: an operator decides.
+        yield* settle({ state: "ambiguous", lastError: recorded(error) })
+        yield* ledger.release(recipient, entry.id)
+        return done
+      }
+      // Keep the claim: nothing else may go to this recipient until we know.
+      yield* settle({ state: "ambiguous", lastError: recorded(error) })
+      return wait(options.retryDelaysMs[Math.min(tries - 1, options.retryDelaysMs.length - 1)]!)
+    }
+
+    if (errorClass === "retryable" || errorClass === "rateLimited") {
+      const delay = options.retryDelaysMs[attempts - 1]
+      if (delay !== undefined) {
+        yield* settle({ state: reconciling ? entry.state : "queued", lastError: recorded(error) })
+        yield* ledger.release(recipient, entry.id)
+        return wait(delay)
+      }
+    }
+
+    yield* settle({ state: "dead", lastError: recorded(error) })
+    yield* ledger.release(recipient, entry.id)
+    return done
+  }).pipe(
+    // The database is down or confused: nothing is lost, the step runs again.
+    Effect.catchTag("OutboxStorageError", (error) =>
+      Effect.as(
+        Effect.logWarning("outbox step postponed", { entryId, reason: error.message }),
+        wait(options.heldRetryMs)
+      )
+    ),
+    // Someone saved the entry since this step read it: decide again from what is stored.
+    Effect.catchTag("OutboxConflictError", () => Effect.succeed(wait(0)))
+  )

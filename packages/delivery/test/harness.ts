@@ -1,0 +1,81 @@
+/** Delivery over a real database, sending through core to the testkit portal emulator. */
+import { mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { SqlClient } from "@effect/sql"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { OpenChannel, PortalAuth, RateBudget, RetryPolicy, TokenStore } from "@linecast/core"
+import type { RunningPortalEmulator } from "@linecast/testkit"
+import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import type { DeliveryOptions } from "../src/Delivery.js"
+import * as Delivery from "../src/Delivery.js"
+import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
+import { Outbox } from "../src/Outbox.js"
+import type { OutboxEntry } from "../src/OutboxEntry.js"
+import * as PortalChannels from "../src/PortalChannels.js"
+
+/** The window both sides use in tests: the emulator's weekly rule and the ledger, in seconds. */
+export const windowSeconds = 2
+
+export type Database = "sqlite" | "postgres"
+
+/** A fresh database: a SQLite file in a temporary folder, or a PostgreSQL schema of its own. */
+export const freshDatabase = async (kind: Database): Promise<DeliveryDatabase.DatabaseOptions> => {
+  if (kind === "sqlite") {
+    return { kind: "sqlite", filename: join(mkdtempSync(join(tmpdir(), "linecast-delivery-")), "outbox.sqlite") }
+  }
+  const schema = `linecast_test_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`
+  const admin = ManagedRuntime.make(PgClient.layer({ url: Redacted.make("postgres://postgres@127.0.0.1:5432/test") }))
+  await admin.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`CREATE SCHEMA ${schema}`)))
+  await admin.dispose()
+  return {
+    kind: "postgres",
+    url: Redacted.make(`postgres://postgres@127.0.0.1:5432/test?options=-c%20search_path%3D${schema}`)
+  }
+}
+
+export const channelFor = (emulator: RunningPortalEmulator) =>
+  Layer.unwrapEffect(
+    Effect.map(PortalAuth.webhook(emulator.webhookUrl), (auth) =>
+      OpenChannel.layer({ auth, retry: RetryPolicy.never, timeout: 2_000 }).pipe(
+        Layer.provide(Layer.mergeAll(NodeHttpClient.layerUndici, RateBudget.layer(), TokenStore.layerMemory()))
+      )
+    )
+  )
+
+/** A running delivery: the outbox of one portal ("demo") over the given database. */
+export const startDelivery = (
+  emulator: RunningPortalEmulator,
+  database: DeliveryDatabase.DatabaseOptions,
+  options: DeliveryOptions = {}
+) =>
+  ManagedRuntime.make(
+    Delivery.layer({
+      ledger: { windowMs: windowSeconds * 1000, probeAfterMs: 500, ...options.ledger },
+      retries: { heldRetryMs: 100, retryDelaysMs: [100, 200, 400], reconcileAttempts: 3, ...options.retries },
+      sharding: { entityMessagePollInterval: "100 millis", entityTerminationTimeout: "1 second", ...options.sharding }
+    }).pipe(
+      Layer.provide(PortalChannels.layerSingle("demo").pipe(Layer.provide(channelFor(emulator)))),
+      Layer.provide(DeliveryDatabase.layer(database))
+    )
+  )
+
+export type DeliveryRuntime = ReturnType<typeof startDelivery>
+
+/** Polls an entry until `done` holds for it; fails the test after `timeoutMs` (not a timing assertion). */
+export const waitFor = async (
+  runtime: DeliveryRuntime,
+  id: string,
+  done: (entry: OutboxEntry) => boolean,
+  timeoutMs = 15_000
+): Promise<OutboxEntry> => {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const entry = await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.get(id)))
+    if (done(entry)) return entry
+    if (Date.now() > deadline)
+      throw new Error(`Entry ${id} stuck in ${entry.state}: ${JSON.stringify(entry.lastError)}`)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+}

@@ -1,0 +1,198 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
+import { BitrixError, type NetworkMessage } from "@linecast/core"
+import type { RunningPortalEmulator } from "@linecast/testkit"
+import { startPortalEmulator } from "@linecast/testkit"
+import { Effect, Either, Metric } from "effect"
+import * as DeliveryMetrics from "../src/DeliveryMetrics.js"
+import { type EnqueueOptions, Outbox } from "../src/Outbox.js"
+import type { Database, DeliveryRuntime } from "./harness.js"
+import { freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
+
+let emulator: RunningPortalEmulator
+let runtime: DeliveryRuntime | undefined
+
+beforeAll(async () => {
+  emulator = await startPortalEmulator()
+  emulator.control.configure("demo", { weeklyWindowSeconds: windowSeconds })
+})
+afterAll(() => emulator.close())
+afterEach(async () => {
+  await runtime?.dispose()
+  runtime = undefined
+  emulator.control.configure("demo", { faults: {} })
+  emulator.control.reset()
+})
+
+const message = (userId: number, text: string): NetworkMessage.NetworkMessage => ({
+  lineCode: emulator.lineCode,
+  userId,
+  message: text
+})
+
+const enqueue = (
+  text: string,
+  userId: number,
+  options: Partial<EnqueueOptions> & { readonly idempotencyKey: string }
+) =>
+  runtime!.runPromise(
+    Effect.flatMap(Outbox, (outbox) => outbox.enqueue(message(userId, text), { portal: "demo", ...options }))
+  )
+
+const inboxTexts = (userId: number) => emulator.control.inbox("demo", userId).map((received) => received.message)
+
+for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Database>) {
+  describe(`delivery on ${kind}`, () => {
+    it("sends once per idempotency key", async () => {
+      runtime = startDelivery(emulator, await freshDatabase(kind))
+      const enqueuedBefore = (await Effect.runPromise(Metric.value(DeliveryMetrics.enqueued))).count
+      const first = await enqueue("Deal won", 2, { idempotencyKey: "deal-1-won" })
+      const again = await enqueue("Deal won (again)", 2, { idempotencyKey: "deal-1-won" })
+      expect(first.created).toBe(true)
+      expect(again.created).toBe(false)
+      expect(again.entry.id).toBe(first.entry.id)
+      const sent = await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
+      expect(sent.settlement).toBe("sent")
+      expect(sent.receipt?.requestId).toBeTruthy()
+      expect(inboxTexts(2)).toEqual(["Deal won"])
+      expect((await Effect.runPromise(Metric.value(DeliveryMetrics.enqueued))).count - enqueuedBefore).toBe(1)
+    })
+
+    it("defers a second message to the same recipient until the window opens", async () => {
+      runtime = startDelivery(emulator, await freshDatabase(kind))
+      const first = await enqueue("first", 3, { idempotencyKey: "a" })
+      await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
+      const second = await enqueue("second", 3, { idempotencyKey: "b", policy: "defer" })
+      const deferred = await waitFor(runtime, second.entry.id, (entry) => entry.state !== "queued")
+      expect(deferred.state).toBe("deferred")
+      expect(deferred.nextAllowedAt).toBeGreaterThan(Date.now() - 1000)
+      await waitFor(runtime, second.entry.id, (entry) => entry.state === "sent")
+      const [one, two] = emulator.control.inbox("demo", 3)
+      expect(two!.receivedAt - one!.receivedAt).toBeGreaterThanOrEqual(windowSeconds * 1000)
+      expect(emulator.control.counters().rejected.USER_MESSAGE_LIMIT ?? 0).toBe(0)
+    })
+
+    it("rejects at enqueue with nextAllowedAt when the policy is reject", async () => {
+      runtime = startDelivery(emulator, await freshDatabase(kind))
+      const first = await enqueue("first", 4, { idempotencyKey: "r1" })
+      await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
+      const refused = await runtime.runPromise(
+        Effect.flatMap(Outbox, (outbox) =>
+          outbox.enqueue(message(4, "second"), { portal: "demo", idempotencyKey: "r2", policy: "reject" })
+        ).pipe(Effect.either)
+      )
+      expect(Either.isLeft(refused)).toBe(true)
+      const error = Either.getLeft(refused).pipe((option) => (option._tag === "Some" ? option.value : undefined))
+      expect(error).toBeInstanceOf(BitrixError.UserMessageLimitError)
+      expect((error as BitrixError.UserMessageLimitError).nextAllowedAt).toBeGreaterThan(Date.now())
+      expect(await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count({ idempotencyKey: "r2" })))).toBe(
+        0
+      )
+    })
+
+    it("digests everything pending into one message when the window opens, in order", async () => {
+      runtime = startDelivery(emulator, await freshDatabase(kind))
+      const first = await enqueue("opening", 5, { idempotencyKey: "d0" })
+      await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
+      const ids: Array<string> = []
+      for (const [index, text] of ["one", "two", "three"].entries()) {
+        ids.push((await enqueue(text, 5, { idempotencyKey: `d${index + 1}`, policy: "digest" })).entry.id)
+      }
+      const settled = await Promise.all(ids.map((id) => waitFor(runtime!, id, (entry) => entry.state === "sent")))
+      expect(inboxTexts(5)).toEqual(["opening", "one\n\ntwo\n\nthree"])
+      expect(settled.map((entry) => entry.settlement).sort()).toEqual(["merged", "merged", "sent"])
+    })
+
+    it("replaces: the newest pending message wins", async () => {
+      runtime = startDelivery(emulator, await freshDatabase(kind))
+      const first = await enqueue("opening", 6, { idempotencyKey: "p0" })
+      await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
+      const ids: Array<string> = []
+      for (const text of ["old", "older-but-newer", "newest"]) {
+        ids.push((await enqueue(text, 6, { idempotencyKey: text, policy: "replace" })).entry.id)
+      }
+      const settled = await Promise.all(
+        ids.map((id) => waitFor(runtime!, id, (entry) => entry.state === "sent" || entry.state === "dead"))
+      )
+      expect(inboxTexts(6)).toEqual(["opening", "newest"])
+      expect(settled.map((entry) => entry.state)).toEqual(["dead", "dead", "sent"])
+      expect(settled[0]!.lastError?.code).toBe("REPLACED")
+    })
+
+    it("learns from the portal that someone else wrote first, and sends when the window opens", async () => {
+      runtime = startDelivery(emulator, await freshDatabase(kind))
+      // Another system writes to user 2 first, straight to the portal.
+      const other = await fetch(`${emulator.webhookUrl}imopenlines.network.message.add`, {
+        method: "POST",
+        headers: { "content-type": "application/json" },
+        body: JSON.stringify({ CODE: emulator.lineCode, USER_ID: 2, MESSAGE: "from elsewhere" })
+      })
+      expect(((await other.json()) as { result: boolean }).result).toBe(true)
+      const ours = await enqueue("ours", 2, { idempotencyKey: "learn", policy: "defer" })
+      const deferred = await waitFor(runtime, ours.entry.id, (entry) => entry.state === "deferred")
+      expect(deferred.lastError?.code).toBe("USER_MESSAGE_LIMIT")
+      await waitFor(runtime, ours.entry.id, (entry) => entry.state === "sent")
+      expect(inboxTexts(2)).toEqual(["from elsewhere", "ours"])
+    })
+
+    it("settles a lost answer without a duplicate: the weekly rule proves the first send landed", async () => {
+      runtime = startDelivery(emulator, await freshDatabase(kind))
+      emulator.control.configure("demo", { faults: { lostAnswerRate: 1 } })
+      const entry = await enqueue("exactly once", 3, { idempotencyKey: "lost" })
+      await waitFor(runtime, entry.entry.id, (current) => current.state === "ambiguous")
+      emulator.control.configure("demo", { faults: {} })
+      const settled = await waitFor(runtime, entry.entry.id, (current) => current.state === "sent")
+      expect(settled.settlement).toBe("landed")
+      expect(inboxTexts(3)).toEqual(["exactly once"])
+    })
+
+    it("dead-letters a permanent failure with its reason, and replays it", async () => {
+      runtime = startDelivery(emulator, await freshDatabase(kind))
+      const unjoined = emulator.control.portal().addLine({ joined: false })
+      const entry = await runtime.runPromise(
+        Effect.flatMap(Outbox, (outbox) =>
+          outbox.enqueue(
+            { lineCode: unjoined.code, userId: 4, message: "to a line not joined yet" },
+            { portal: "demo", idempotencyKey: "dead" }
+          )
+        )
+      )
+      const dead = await waitFor(runtime, entry.entry.id, (current) => current.state === "dead")
+      expect(dead.lastError).toMatchObject({ code: "NOT_FOUND", errorClass: "permanent" })
+      expect(await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count({ state: "dead" })))).toBe(1)
+      emulator.control.portal().joinLine(unjoined.code)
+      await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.replay(entry.entry.id)))
+      const sent = await waitFor(runtime, entry.entry.id, (current) => current.state === "sent")
+      expect(sent.generation).toBe(1)
+      const notAgain = await runtime.runPromise(
+        Effect.flatMap(Outbox, (outbox) => outbox.replay(entry.entry.id)).pipe(Effect.either)
+      )
+      expect(Either.isLeft(notAgain) && notAgain.left._tag).toBe("NotReplayableError")
+    })
+  })
+}
+
+describe("delivery: bad input and restarts", () => {
+  it("refuses an invalid message at enqueue with core's typed error and stores nothing", async () => {
+    runtime = startDelivery(emulator, await freshDatabase("sqlite"))
+    const refused = await runtime.runPromise(
+      Effect.flatMap(Outbox, (outbox) =>
+        outbox.enqueue({ lineCode: "short", userId: 2, message: "x" }, { portal: "demo", idempotencyKey: "bad" })
+      ).pipe(Effect.either)
+    )
+    expect(Either.isLeft(refused) && refused.left._tag).toBe("LineCodeError")
+    expect(await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count()))).toBe(0)
+  })
+
+  it("picks deferred work up again after a restart", async () => {
+    const database = await freshDatabase("sqlite")
+    runtime = startDelivery(emulator, database)
+    const first = await enqueue("before restart", 5, { idempotencyKey: "s1" })
+    await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
+    const second = await enqueue("after restart", 5, { idempotencyKey: "s2" })
+    await waitFor(runtime, second.entry.id, (entry) => entry.state === "deferred")
+    await runtime.dispose()
+    runtime = startDelivery(emulator, database)
+    await waitFor(runtime, second.entry.id, (entry) => entry.state === "sent")
+    expect(inboxTexts(5)).toEqual(["before restart", "after restart"])
+  })
+})

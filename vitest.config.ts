@@ -22,6 +22,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: "delivery", root: "packages/delivery", include: ["test/**/*.test.ts"] }
+      },
+      {
+        extends: true,
+        test: { name: "crm-webhook", root: "apps/crm-webhook", include: ["test/**/*.test.ts"] }
       }
     ],
     testTimeout: 30_000,

@@ -9,13 +9,13 @@ import * as MetricState from "effect/MetricState"
 import * as Option from "effect/Option"
 
 const name = (value: string) => value.replace(/[^a-zA-Z0-9_:]/g, "_")
-const escape = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")
+const escapeLabel = (value: string) => value.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n")
 const labels = (
   tags: ReadonlyArray<{ readonly key: string; readonly value: string }>,
   extra: Record<string, string> = {}
 ) => {
   const all = [...tags.map((tag) => [tag.key, tag.value] as const), ...Object.entries(extra)]
-  return all.length === 0 ? "" : `{${all.map(([key, value]) => `${name(key)}="${escape(value)}"`).join(",")}}`
+  return all.length === 0 ? "" : `{${all.map(([key, value]) => `${name(key)}="${escapeLabel(value)}"`).join(",")}}`
 }
 
 /**

@@ -26,6 +26,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: "crm-webhook", root: "apps/crm-webhook", include: ["test/**/*.test.ts"] }
+      },
+      {
+        extends: true,
+        test: { name: "node-plugin", root: "apps/node-plugin", include: ["test/**/*.test.ts"] }
       }
     ],
     testTimeout: 30_000,

@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
 import { Attachment } from "./Attachment.js"
@@ -90,7 +91,8 @@ export type NetworkMessageWire = typeof NetworkMessage.Encoded
  */
 export const make = (message: NetworkMessage): NetworkMessage => message
 
-const encodeMessage = Schema.encode(NetworkMessage)
+// Compiled once; synchronous, so a send does not run a nested effect for its encoding.
+const encodeMessage = Schema.encodeEither(NetworkMessage)
 
 /**
  * The wire form of a typed message; a value the schema refuses is an `InvalidMessageError` naming the field.
@@ -99,15 +101,17 @@ const encodeMessage = Schema.encode(NetworkMessage)
  * @category encoding
  */
 export const toWire = (message: NetworkMessage): Effect.Effect<NetworkMessageWire, InvalidMessageError> =>
-  encodeMessage(message).pipe(
-    Effect.mapError((error) => {
-      const issue = ParseResult.ArrayFormatter.formatErrorSync(error)[0]
-      return new InvalidMessageError({
+  Effect.suspend(() => {
+    const encoded = encodeMessage(message)
+    if (Either.isRight(encoded)) return Effect.succeed(encoded.right)
+    const issue = ParseResult.ArrayFormatter.formatErrorSync(encoded.left)[0]
+    return Effect.fail(
+      new InvalidMessageError({
         field: issue === undefined || issue.path.length === 0 ? "message" : issue.path.map(String).join("."),
         rule: issue?.message ?? "does not match the schema"
       })
-    })
-  )
+    )
+  })
 
 /**
  * Limits of the server's checks; the defaults are those of the server's code.

@@ -115,12 +115,65 @@ describe("local validation agrees with the emulator", () => {
 describe("the attachment size is measured as the emulator measures it", () => {
   it("to the character, at the limit", { timeout: 60_000 }, async () => {
     const text = fc.string({
-      unit: fc.constantFrom("a", "/", "ж", '"', "\\", "#BR#", " ", "\u2028", "😀"),
+      unit: fc.constantFrom(
+        "a",
+        "/",
+        "ж",
+        '"',
+        "\\",
+        "#BR#",
+        " ",
+        "\u2028",
+        "😀",
+        "\n",
+        "\r\n",
+        "\\n",
+        "<b>",
+        "</b>",
+        "<br />",
+        "&nbsp;",
+        '<a href="/x">',
+        "</a>"
+      ),
       maxLength: 40
     })
+    const colorToken = fc.constantFrom("primary", "alert", "PRIMARY", "none")
+    const linkItem = fc.record(
+      {
+        LINK: urlish,
+        NAME: text,
+        DESC: text,
+        HTML: text,
+        PREVIEW: urlish,
+        PREVIEW_SIZE: fc.record({ HEIGHT: fc.oneof(fc.integer({ min: 0, max: 999 }), text) }, { requiredKeys: [] })
+      },
+      { requiredKeys: ["LINK"] }
+    )
+    const block = fc.oneof(
+      fc.record({ MESSAGE: text }),
+      fc.record({
+        MESSAGE: fc.record({ TEXT: text, AS_DESCRIPTION: fc.constantFrom("Y", "N") }, { requiredKeys: ["TEXT"] })
+      }),
+      fc.record({ LINK: linkItem }),
+      fc.record({ RICH_LINK: linkItem }),
+      fc.record({
+        GRID: fc.array(
+          fc.record(
+            { NAME: text, VALUE: text, DISPLAY: fc.constantFrom("LINE", "CARD", "X"), COLOR_TOKEN: colorToken },
+            { requiredKeys: ["NAME", "VALUE", "DISPLAY"] }
+          ),
+          { maxLength: 3 }
+        )
+      })
+    )
     const attachment = fc.oneof(
       wireAttachment,
       fc.array(fc.record({ MESSAGE: text }), { minLength: 1, maxLength: 4 }),
+      fc.array(block, { minLength: 1, maxLength: 4 }),
+      fc.record(
+        { DESCRIPTION: text, COLOR_TOKEN: colorToken, BLOCKS: fc.array(block, { minLength: 1, maxLength: 3 }) },
+        { requiredKeys: ["BLOCKS"] }
+      ),
       fc.array(
         fc.record({
           GRID: fc.array(fc.record({ NAME: text, VALUE: text, DISPLAY: fc.constantFrom("LINE", "CARD", "X") }), {
@@ -141,10 +194,6 @@ describe("the attachment size is measured as the emulator measures it", () => {
     let measured = 0
     await fc.assert(
       fc.asyncProperty(attachment, async (attach) => {
-        // Where the two readings still differ, reported rather than hidden (see the package README, "Open questions"):
-        // MESSAGE {TEXT, AS_DESCRIPTION: "Y"}; the full form's own DESCRIPTION; line breaks in a MESSAGE or grid VALUE;
-        // a LINK's DESC (trimmed by the server code core read); HTML in LINK / RICH_LINK (sanitised by the server).
-        if (/"DESCRIPTION"|AS_DESCRIPTION|"DESC"|"HTML"|\\[nr]/.test(JSON.stringify(attach))) return
         const wire = { CODE: emulator.lineCode, USER_ID: 2, MESSAGE: "size", ATTACH: attach }
         const local = await Effect.runPromise(
           Effect.either(NetworkMessage.validateWire(wire, { attachmentMaxCharacters: 1_000_000 }))
@@ -175,9 +224,9 @@ describe("the attachment size is measured as the emulator measures it", () => {
           over: "ATTACH_OVERSIZE"
         })
       }),
-      { numRuns: 150, seed: 7 }
+      { numRuns: 250, seed: 7 }
     )
     emulator.control.configure("demo", { attachMaxCharacters: attachLimit })
-    expect(measured).toBeGreaterThan(50)
+    expect(measured).toBeGreaterThan(120)
   })
 })

@@ -53,8 +53,8 @@ describe("local validation mirrors the server", () => {
         { ...base, ATTACH: [{ MESSAGE: "x" }] },
         { nowSeconds: 1_773_740_787 }
       )
-      // {"ID":1773740787,"BLOCKS":[{"MESSAGE":"x"}],"DESCRIPTION":"","COLOR":"#000000"}
-      assert.strictEqual(measured.attachmentSize, 79)
+      // {"ID":1773740787,"BLOCKS":[{"MESSAGE":"x"}],"DESCRIPTION":"","COLOR":"#000000","COLOR_TOKEN":"base"}
+      assert.strictEqual(measured.attachmentSize, 100)
       const limit = measured.attachmentSize! + 1
       assert.strictEqual(
         yield* check({ ...base, ATTACH: [{ MESSAGE: "x" }] }, { attachmentMaxCharacters: limit }),
@@ -73,8 +73,8 @@ describe("local validation mirrors the server", () => {
         { ...base, ATTACH: [{ MESSAGE: "ж" }] },
         { nowSeconds: 1_773_740_787 }
       )
-      assert.strictEqual(slash.attachmentSize, 80)
-      assert.strictEqual(cyrillic.attachmentSize, 79)
+      assert.strictEqual(slash.attachmentSize, 101)
+      assert.strictEqual(cyrillic.attachmentSize, 100)
     })
   )
 

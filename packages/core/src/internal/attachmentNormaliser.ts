@@ -1,8 +1,11 @@
 /**
  * The attachment as the server's `CIMMessageParamAttach::GetAttachByJson` keeps it: invalid blocks
  * and items dropped, kept fields normalised. Core measures this structure, not what the caller
- * wrote, because the server's size limit applies to it. Written from the server's PHP
- * (`modules/im/classes/general/im_message_param.php`), apart from the emulator's reading.
+ * wrote, because the server's size limit applies to it. Written from the server's PHP, apart from
+ * the emulator's reading: `im/classes/general/im_message_param.php` of the newest stored `im` build
+ * (GitHub yuliai/bitrix-modules, commit b2acc890, 2026-01-16; unchanged at its head of 2026-05-11),
+ * with `Im\Text::convertHtmlToBbCode`, `Im\Text::convertSymbolsAfterJsonDecode` and
+ * `Im\V2\Message\Color\Color::validateColor` of the same build.
  */
 import type { PhpValue } from "./php.js"
 import {
@@ -13,6 +16,7 @@ import {
   isPhpArray,
   isServerUrl,
   isSet,
+  PhpTypeError,
   removeNewLine,
   stringOf,
   trim,
@@ -27,6 +31,79 @@ const randomColorStandIn = "#000000"
 
 const positive = (target: Kept, key: string, value: PhpValue | undefined) => {
   if (isSet(value) && intval(value) > 0) target[key] = intval(value)
+}
+
+/** `Color::validateColor`: a value of the `Color` enum, else `"base"`; `Color::tryFrom` throws on an array. */
+const colorTokenOf = (value: PhpValue | undefined): string => {
+  if (!isSet(value)) return "base"
+  if (isPhpArray(value)) throw new PhpTypeError("Color::tryFrom() takes string|int")
+  return value === "primary" || value === "secondary" || value === "alert" || value === "base" ? value : "base"
+}
+
+/**
+ * `Text::convertSymbolsAfterJsonDecode` over the decoded attachment: every string value has the two-character
+ * sequences `\n`, `\t`, `\"`, `\\` replaced, in that order, by newline, tab, quote and one backslash. Keys stay.
+ */
+const unescapeSymbols = (value: PhpValue): PhpValue => {
+  if (typeof value === "string") {
+    return value.split("\\n").join("\n").split("\\t").join("\t").split('\\"').join('"').split("\\\\").join("\\")
+  }
+  if (!isPhpArray(value)) return value
+  if (Array.isArray(value)) return value.map(unescapeSymbols)
+  return Object.fromEntries(Object.entries(value).map(([key, item]) => [key, unescapeSymbols(item)]))
+}
+
+/** PCRE's `\s` (no UCP): the six ASCII white-space characters. */
+const ws = "[\\t\\n\\x0B\\f\\r ]"
+const wsOrQuote = "[\\t\\n\\x0B\\f\\r '\"]"
+const htmlRules = {
+  simple: /<([busi])[^>a-z]*>(.+?)<\/(\1)[^>a-z]*>/gisu,
+  br: new RegExp(`<br${ws}*/*>`, "gisu"),
+  quotedHref: new RegExp(`<a[^>]+href${ws}*=${ws}*('|")(.+?)(?:\\1)[^>]*>(.*?)</a[^>]*>`, "gisu"),
+  bareHref: new RegExp(`<a[^>]+href(${ws}*=${ws}*)([^'">]+)>(.*?)</a[^>]*>`, "gisu"),
+  fontColor: new RegExp(
+    `<font[^>]+color${ws}*=${wsOrQuote}*#([0-9a-f]{3}|[0-9a-f]{6})${wsOrQuote}*>(.+?)</font[^>]*>`,
+    "giu"
+  ),
+  spanColor: new RegExp(
+    `<span[^>]+color${ws}*=${wsOrQuote}*#([0-9a-f]{3}|[0-9a-f]{6})${wsOrQuote}*>(.+?)</span[^>]*>`,
+    "giu"
+  ),
+  fontSize: new RegExp(`<font[^>]+size${ws}*=${wsOrQuote}*([0-9]+)${wsOrQuote}*>(.+?)</font[^>]*>`, "giu"),
+  div: /<div(?:.*?)>(.*?)<\/div>/giu,
+  span: /<span(?:.*?)>(.*?)<\/span>/giu,
+  font: /<font(?:.*?)>(.*?)<\/font>/giu
+}
+
+/** `preg_replace` in a `do … while ($replaced > 0)` loop. */
+const replaceToFixpoint = (text: string, pattern: RegExp, replacement: string): string => {
+  let before: string
+  let after = text
+  do {
+    before = after
+    after = before.replace(pattern, replacement)
+  } while (after !== before)
+  return after
+}
+
+/** `Text::convertHtmlToBbCode` of a string. */
+const convertHtmlToBbCode = (html: string): string => {
+  let text = html.split("&nbsp;").join(" ").split("<hr>").join("------[BR]").split("#BR#").join("[BR]")
+  text = replaceToFixpoint(text, htmlRules.simple, "[$1]$2[/$1]")
+  text = text.replace(htmlRules.br, "[br]")
+  text = text.replace(htmlRules.quotedHref, "[url=$2]$3[/url]").replace(htmlRules.bareHref, "[url=$2]$3[/url]")
+  text = text.replace(htmlRules.fontColor, "[color=#$1]$2[/color]")
+  text = text.replace(htmlRules.spanColor, "[color=#$1]$2[/color]")
+  text = text.replace(htmlRules.fontSize, "[size=$1]$2[/size]")
+  text = replaceToFixpoint(text, htmlRules.div, "$1")
+  text = replaceToFixpoint(text, htmlRules.span, "$1")
+  return text.replace(htmlRules.font, "$1")
+}
+
+/** `SetDescription($text)`: `trim(convertHtmlToBbCode(removeNewLine($text)))`; an array fails in `trim`. */
+const descriptionOf = (value: PhpValue): string => {
+  if (isPhpArray(value)) throw new PhpTypeError("trim() takes a string")
+  return trim(convertHtmlToBbCode(removeNewLine(stringOf(value))))
 }
 
 /** `htmlspecialcharsbx` with its default `ENT_COMPAT`: single quotes stay. */
@@ -72,21 +149,30 @@ const link = (params: PhpValue, rich: boolean): Kept | undefined => {
   if (kept === undefined) return undefined
   if (isSet(field(params, "NAME"))) kept.NAME = removeNewLine(trim(field(params, "NAME")))
   if (isSet(field(params, "LINK"))) kept.LINK = field(params, "LINK")!
-  if (isSet(field(params, "DESC"))) kept.DESC = removeNewLine(trim(field(params, "DESC")))
-  // The server sanitises HTML; core keeps it as sent, so an HTML field is measured as written.
-  if (isSet(field(params, "HTML"))) kept.HTML = field(params, "HTML")!
-  else if (isServerUrl(field(params, "PREVIEW"))) {
-    kept.PREVIEW = field(params, "PREVIEW")!
-    if (!rich) {
+  if (!rich) {
+    // AddLink keeps DESC and HTML exactly as sent (no trim, no sanitiser in the newest build).
+    if (isSet(field(params, "DESC"))) kept.DESC = field(params, "DESC")!
+    if (isSet(field(params, "HTML"))) kept.HTML = field(params, "HTML")!
+    else if (isServerUrl(field(params, "PREVIEW"))) {
+      kept.PREVIEW = field(params, "PREVIEW")!
       positive(kept, "WIDTH", field(params, "WIDTH"))
       positive(kept, "HEIGHT", field(params, "HEIGHT"))
     }
-  } else if (rich && isServerUrl(field(params, "EXTRA_IMAGE"))) kept.EXTRA_IMAGE = field(params, "EXTRA_IMAGE")!
+    return kept
+  }
+  // AddRichLink trims DESC and HTML and turns their line breaks into spaces; HTML does not exclude PREVIEW.
+  if (isSet(field(params, "DESC"))) kept.DESC = removeNewLine(trim(field(params, "DESC")))
+  if (isSet(field(params, "HTML"))) kept.HTML = removeNewLine(trim(field(params, "HTML")))
+  if (isServerUrl(field(params, "PREVIEW"))) {
+    kept.PREVIEW = field(params, "PREVIEW")!
+    const size = field(params, "PREVIEW_SIZE")
+    kept.PREVIEW_SIZE = { HEIGHT: field(size, "HEIGHT") ?? 0, WIDTH: field(size, "WIDTH") ?? 0 }
+  } else if (isServerUrl(field(params, "EXTRA_IMAGE"))) kept.EXTRA_IMAGE = field(params, "EXTRA_IMAGE")!
   return kept
 }
 
-const lineBreaks = (text: string) => text.replace(/\r\n|\r|\n/g, "<br />")
-const brCodes = (text: string) => text.replace(/<br>|<br\/>|<br \/>|#BR#/g, "[BR]")
+/** `str_replace(['#BR#'], '[BR]', …)`: the only line-break code the newest build converts; real line breaks stay. */
+const brCodes = (text: string) => text.split("#BR#").join("[BR]")
 
 const gridItem = (item: PhpValue): Kept | undefined => {
   if (!isPhpArray(item)) return undefined
@@ -106,13 +192,14 @@ const gridItem = (item: PhpValue): Kept | undefined => {
           ? display!
           : "BLOCK"
   kept.NAME = removeNewLine(trim(field(item, "NAME")))
-  kept.VALUE = brCodes(trim(lineBreaks(stringOf(field(item, "VALUE")))))
+  kept.VALUE = brCodes(trim(field(item, "VALUE")))
   if (isHexColor(field(item, "COLOR"))) kept.COLOR = field(item, "COLOR")!
   positive(kept, "WIDTH", field(item, "WIDTH"))
   positive(kept, "HEIGHT", field(item, "HEIGHT"))
   positive(kept, "USER_ID", field(item, "USER_ID"))
   positive(kept, "CHAT_ID", field(item, "CHAT_ID"))
   if (isServerUrl(field(item, "LINK"))) kept.LINK = field(item, "LINK")!
+  kept.COLOR_TOKEN = colorTokenOf(field(item, "COLOR_TOKEN"))
   return kept
 }
 
@@ -159,6 +246,7 @@ export const normaliseAttachment = (input: PhpValue, nowSeconds: number): Kept |
     }
   }
   if (!isPhpArray(value)) return undefined
+  value = unescapeSymbols(value)
   const blocksValue = field(value, "BLOCKS")
   const full = isSet(blocksValue)
   const blocks = full ? blocksValue : value
@@ -166,7 +254,9 @@ export const normaliseAttachment = (input: PhpValue, nowSeconds: number): Kept |
   const requested = full ? field(value, "COLOR") : undefined
   if (requested === "TRANSPARENT") color = "transparent"
   else if (isHexColor(requested)) color = requested!
-  const description: PhpValue = full && isSet(field(value, "DESCRIPTION")) ? field(value, "DESCRIPTION")! : ""
+  // setColorToken, then SetDescription (either may throw), before any block is read.
+  const colorToken = colorTokenOf(full ? field(value, "COLOR_TOKEN") : undefined)
+  let description = full && isSet(field(value, "DESCRIPTION")) ? descriptionOf(field(value, "DESCRIPTION")!) : ""
   const out: Array<Kept> = []
   for (const data of valuesOf(blocks)) {
     if (!isPhpArray(data)) continue
@@ -180,9 +270,14 @@ export const normaliseAttachment = (input: PhpValue, nowSeconds: number): Kept |
         out.push({ RICH_LINK: [added] })
     } else if (isSet(field(data, "MESSAGE"))) {
       const message = field(data, "MESSAGE")!
-      const text = isPhpArray(message) ? field(message, "TEXT") : message
-      const trimmed = trim(text)
-      if (trimmed !== "") out.push({ MESSAGE: brCodes(lineBreaks(trimmed)) })
+      // `{TEXT, AS_DESCRIPTION}` when TEXT is set; otherwise the value itself, which fails in `trim` if an array.
+      const structured = isPhpArray(message) && isSet(field(message, "TEXT"))
+      const trimmed = trim(structured ? field(message, "TEXT") : message)
+      if (trimmed !== "") {
+        const text = brCodes(trimmed)
+        if (structured && field(message, "AS_DESCRIPTION") === "Y") description = text
+        out.push({ MESSAGE: text })
+      }
     } else if (isSet(field(data, "GRID"))) {
       const items = kept(valuesOf(field(data, "GRID")!).map(gridItem))
       if (items.length > 0) out.push({ GRID: items })
@@ -201,7 +296,7 @@ export const normaliseAttachment = (input: PhpValue, nowSeconds: number): Kept |
     }
   }
   if (out.length === 0) return undefined
-  return { ID: nowSeconds, BLOCKS: out, DESCRIPTION: description, COLOR: color }
+  return { ID: nowSeconds, BLOCKS: out, DESCRIPTION: description, COLOR: color, COLOR_TOKEN: colorToken }
 }
 
 /**

@@ -2,10 +2,13 @@
  * The emulator's own reading of the `im` module's `CIMMessageParamAttach::GetAttachByJson`:
  * it normalises an `ATTACH` parameter the way the server does (invalid blocks and items dropped
  * silently, only the kept fields kept) and measures it the way the server measures it.
- * Read from `modules/im/classes/general/im_message_param.php` (the newer `im` build).
+ * Read from `im/classes/general/im_message_param.php` of the newest stored `im` build
+ * (yuliai/bitrix-modules, commit b2acc890 of 2026-01-16, unchanged to 2026-05-11), with
+ * `Im\Text::convertHtmlToBbCode`, `Im\Text::convertSymbolsAfterJsonDecode` and
+ * `Im\V2\Message\Color\Color::validateColor` from the same build.
  */
 import type { PhpValue } from "./php.js"
-import { intval, isAssociative, isPhpArray, phpValues, stringOf, trim } from "./php.js"
+import { intval, isAssociative, isPhpArray, PhpTypeError, phpValues, stringOf, trim } from "./php.js"
 
 /** A normalised attachment, as the server stores it. */
 export interface NormalizedAttach {
@@ -13,6 +16,7 @@ export interface NormalizedAttach {
   readonly BLOCKS: ReadonlyArray<Record<string, PhpValue>>
   readonly DESCRIPTION: string
   readonly COLOR: string
+  readonly COLOR_TOKEN: string
 }
 
 const urlPattern = /^(?:\/|https?:\/\/)/
@@ -25,6 +29,76 @@ const isUrl = (value: PhpValue | undefined): boolean =>
   value !== undefined && value !== null && urlPattern.test(stringOf(value))
 const isSet = (value: PhpValue | undefined): value is PhpValue => value !== undefined && value !== null
 const removeNewLine = (text: string) => text.replace(/\r\n|[\n\v\f\r\x85\u2028\u2029]/g, " ")
+
+/** `Color::validateColor`: one of the enum's values, else `base`; `tryFrom` throws on an array. */
+const colorTokens = new Set(["primary", "secondary", "alert", "base"])
+const colorToken = (value: PhpValue | undefined): string => {
+  if (!isSet(value)) return "base"
+  if (isPhpArray(value)) throw new PhpTypeError("Color::tryFrom(): Argument #1 must be of type string|int, array given")
+  return typeof value === "string" && colorTokens.has(value) ? value : "base"
+}
+
+/**
+ * `Text::convertSymbolsAfterJsonDecode`, applied to the whole decoded attachment: in every string value
+ * `\n`, `\t`, `\"` and `\\` (written as two characters) become the character, one search after the other.
+ */
+const convertSymbols = (value: PhpValue): PhpValue => {
+  if (typeof value === "string")
+    return value.replaceAll("\\n", "\n").replaceAll("\\t", "\t").replaceAll('\\"', '"').replaceAll("\\\\", "\\")
+  if (Array.isArray(value)) return value.map(convertSymbols)
+  if (isPhpArray(value)) {
+    const out: Record<string, PhpValue> = {}
+    for (const [key, item] of Object.entries(value)) out[key] = convertSymbols(item)
+    return out
+  }
+  return value
+}
+
+/** PCRE's `\s` without UCP: ASCII white space only. */
+const sp = "[ \\t\\n\\x0B\\f\\r]"
+const repeatUntilStable = (text: string, pattern: RegExp, replacement: string): string => {
+  let current = text
+  for (;;) {
+    const next = current.replace(pattern, replacement)
+    if (next === current) return current
+    current = next
+  }
+}
+const bbTag = /<([busi])[^>a-z]*>(.+?)<\/(\1)[^>a-z]*>/gisu
+const brTag = new RegExp(`<br${sp}*\\/*>`, "gisu")
+const quotedAnchor = new RegExp(`<a[^>]+href${sp}*=${sp}*('|")(.+?)(?:\\1)[^>]*>(.*?)</a[^>]*>`, "gisu")
+const bareAnchor = new RegExp(`<a[^>]+href(${sp}*=${sp}*)([^'">]+)>(.*?)</a[^>]*>`, "gisu")
+const fontColor = new RegExp(
+  `<font[^>]+color${sp}*=[ \\t\\n\\x0B\\f\\r'"]*#([0-9a-f]{3}|[0-9a-f]{6})[ \\t\\n\\x0B\\f\\r'"]*>(.+?)<\\/font[^>]*>`,
+  "giu"
+)
+const spanColor = new RegExp(
+  `<span[^>]+color${sp}*=[ \\t\\n\\x0B\\f\\r'"]*#([0-9a-f]{3}|[0-9a-f]{6})[ \\t\\n\\x0B\\f\\r'"]*>(.+?)<\\/span[^>]*>`,
+  "giu"
+)
+const fontSize = new RegExp(
+  `<font[^>]+size${sp}*=[ \\t\\n\\x0B\\f\\r'"]*(\\d+)[ \\t\\n\\x0B\\f\\r'"]*>(.+?)<\\/font[^>]*>`,
+  "giu"
+)
+
+/** `Text::convertHtmlToBbCode` for a string. */
+const htmlToBbCode = (html: string): string => {
+  let text = html.replaceAll("&nbsp;", " ").replaceAll("<hr>", "------[BR]").replaceAll("#BR#", "[BR]")
+  text = repeatUntilStable(text, bbTag, "[$1]$2[/$1]")
+  text = text.replace(brTag, "[br]")
+  text = text.replace(quotedAnchor, "[url=$2]$3[/url]").replace(bareAnchor, "[url=$2]$3[/url]")
+  text = text.replace(fontColor, "[color=#$1]$2[/color]").replace(spanColor, "[color=#$1]$2[/color]")
+  text = text.replace(fontSize, "[size=$1]$2[/size]")
+  text = repeatUntilStable(text, /<div(?:.*?)>(.*?)<\/div>/giu, "$1")
+  text = repeatUntilStable(text, /<span(?:.*?)>(.*?)<\/span>/giu, "$1")
+  return text.replace(/<font(?:.*?)>(.*?)<\/font>/giu, "$1")
+}
+
+/** `SetDescription`: new lines to spaces, HTML to BB-code, trimmed; an array reaches `trim` and throws. */
+const setDescription = (value: PhpValue): string => {
+  if (isPhpArray(value)) throw new PhpTypeError("trim(): Argument #1 ($string) must be of type string, array given")
+  return trim(htmlToBbCode(removeNewLine(stringOf(value))))
+}
 
 const field = (value: PhpValue | undefined, key: string): PhpValue | undefined =>
   isPhpArray(value) && !Array.isArray(value) ? (value as Record<string, PhpValue>)[key] : undefined
@@ -105,8 +179,12 @@ const richLink = (params: PhpValue): Record<string, PhpValue> | undefined => {
   if (isSet(field(params, "LINK"))) result.LINK = field(params, "LINK")!
   if (isSet(field(params, "DESC"))) result.DESC = removeNewLine(trim(stringOf(field(params, "DESC")!)))
   if (isSet(field(params, "HTML"))) result.HTML = removeNewLine(trim(stringOf(field(params, "HTML")!)))
-  if (isUrl(field(params, "PREVIEW"))) result.PREVIEW = field(params, "PREVIEW")!
-  else if (isUrl(field(params, "EXTRA_IMAGE"))) result.EXTRA_IMAGE = field(params, "EXTRA_IMAGE")!
+  if (isUrl(field(params, "PREVIEW"))) {
+    result.PREVIEW = field(params, "PREVIEW")!
+    // `$params['PREVIEW_SIZE']['HEIGHT'] ?? 0`: kept as sent, not cast.
+    const size = field(params, "PREVIEW_SIZE")
+    result.PREVIEW_SIZE = { HEIGHT: field(size, "HEIGHT") ?? 0, WIDTH: field(size, "WIDTH") ?? 0 }
+  } else if (isUrl(field(params, "EXTRA_IMAGE"))) result.EXTRA_IMAGE = field(params, "EXTRA_IMAGE")!
   return result
 }
 
@@ -133,6 +211,7 @@ const gridItem = (item: PhpValue): Record<string, PhpValue> | undefined => {
     if (number !== undefined) result[key] = number
   }
   if (isUrl(field(item, "LINK"))) result.LINK = field(item, "LINK")!
+  result.COLOR_TOKEN = colorToken(field(item, "COLOR_TOKEN"))
   return result
 }
 
@@ -183,6 +262,7 @@ export const normalizeAttach = (raw: PhpValue, now: number, random: () => number
     }
   }
   if (!isPhpArray(value)) return undefined
+  value = convertSymbols(value)
   const blocksValue = field(value, "BLOCKS")
   const full = isSet(blocksValue)
   const blocks = full ? blocksValue : value
@@ -193,7 +273,10 @@ export const normalizeAttach = (raw: PhpValue, now: number, random: () => number
     if (requested === "TRANSPARENT") color = "transparent"
     else if (typeof requested === "string" && colorPattern.test(requested)) color = requested
   }
-  let description = ""
+  // SetColor, setColorToken, SetDescription, in the server's order (each may throw before the blocks are read).
+  const token = colorToken(full ? field(value, "COLOR_TOKEN") : undefined)
+  const requestedDescription = full ? field(value, "DESCRIPTION") : undefined
+  let description = isSet(requestedDescription) ? setDescription(requestedDescription) : ""
   const kept: Array<Record<string, PhpValue>> = []
   for (const data of isPhpArray(blocks) ? phpValues(blocks) : []) {
     if (!isPhpArray(data) || Array.isArray(data)) continue
@@ -248,7 +331,7 @@ export const normalizeAttach = (raw: PhpValue, now: number, random: () => number
     }
   }
   if (kept.length === 0) return undefined
-  return { ID: Math.floor(now / 1000), BLOCKS: kept, DESCRIPTION: description, COLOR: color }
+  return { ID: Math.floor(now / 1000), BLOCKS: kept, DESCRIPTION: description, COLOR: color, COLOR_TOKEN: token }
 }
 
 const hasLoneSurrogate = (text: string): boolean =>

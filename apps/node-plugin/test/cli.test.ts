@@ -93,6 +93,53 @@ describe("the linecast CLI", () => {
   })
 })
 
+describe("binding and checking with an application's credentials", () => {
+  it("binds, checks with doctor, and unbinds", async () => {
+    const app = emulator.control.createApp({ scopes: ["crm", "imopenlines"] })
+    const installation = emulator.control.installApp("demo", app.clientId, 1)
+    const oauth = {
+      ...environment,
+      LINECAST_WEBHOOK_URL: "",
+      LINECAST_PORTAL_URL: installation.clientEndpoint,
+      LINECAST_CLIENT_ID: app.clientId,
+      LINECAST_CLIENT_SECRET: app.clientSecret,
+      LINECAST_ACCESS_TOKEN: installation.accessToken,
+      LINECAST_REFRESH_TOKEN: installation.refreshToken,
+      LINECAST_TOKEN_URL: emulator.control.oauthTokenUrl
+    }
+    delete (oauth as Record<string, unknown>).LINECAST_WEBHOOK_URL
+    const handler = "http://127.0.0.1:9/bitrix/events"
+    const bound = await linecast(
+      ["bind", "--handler", handler, "--events", "ONCRMDEALADD,ONCRMLEADADD", "--json"],
+      oauth
+    )
+    expect(bound.code).toBe(0)
+    expect(JSON.parse(bound.stdout)).toEqual({ bound: ["ONCRMDEALADD", "ONCRMLEADADD"] })
+    const healthy = await linecast(
+      ["doctor", "--handler", handler, "--events", "ONCRMDEALADD,ONCRMLEADADD", "--json"],
+      oauth
+    )
+    expect(healthy.code).toBe(0)
+    expect(JSON.parse(healthy.stdout)).toMatchObject({
+      portalReachable: true,
+      database: true,
+      lineJoined: true,
+      missingEvents: []
+    })
+    expect((await linecast(["unbind", "--handler", handler, "--events", "ONCRMLEADADD"], oauth)).code).toBe(0)
+    const missing = await linecast(
+      ["doctor", "--handler", handler, "--events", "ONCRMDEALADD,ONCRMLEADADD", "--json"],
+      oauth
+    )
+    expect(missing.code).toBe(1)
+    expect(JSON.parse(missing.stdout).missingEvents).toEqual(["ONCRMLEADADD"])
+    for (const output of [bound, healthy, missing]) {
+      expect(`${output.stdout}${output.stderr}`).not.toContain(installation.accessToken)
+      expect(`${output.stdout}${output.stderr}`).not.toContain(app.clientSecret)
+    }
+  })
+})
+
 describe("the main job", () => {
   it("`pnpm start` runs on the embedded defaults, and its printed demo command makes a message appear", async () => {
     const child = spawn("pnpm", ["start"], {

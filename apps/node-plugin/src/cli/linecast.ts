@@ -8,12 +8,13 @@ import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 import { exitCodes, fromError } from "./CliError.js"
 import { emulator } from "./emulator.js"
+import { bind, doctor, unbind } from "./events.js"
 import { outbox, quota } from "./outbox.js"
 import { send } from "./send.js"
 import { serve } from "./serve.js"
 
 const linecast = Command.make("linecast").pipe(
-  Command.withSubcommands([serve, emulator, send, quota, outbox]),
+  Command.withSubcommands([serve, emulator, send, quota, outbox, doctor, bind, unbind]),
   Command.withDescription("Reach Bitrix24 users through Open Channels, safely")
 )
 

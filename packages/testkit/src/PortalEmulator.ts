@@ -110,3 +110,19 @@ export const make = (
  */
 export const layer = (options: PortalEmulatorOptions = {}): Layer.Layer<PortalEmulator> =>
   Layer.scoped(PortalEmulator, make(options))
+
+/**
+ * What the emulator command prints, as one JSON line: where it listens, the demo portal's
+ * webhook URL, a line CODE, the seeded users, the control URL (and the certificate with HTTPS).
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const summary = (info: PortalEmulatorInfo) => ({
+  url: info.url,
+  webhookUrl: info.webhookUrl,
+  lineCode: info.lineCode,
+  users: info.users,
+  controlUrl: `${info.url}/_emulator/`,
+  ...(info.caCert === undefined ? {} : { caCert: info.caCert })
+})

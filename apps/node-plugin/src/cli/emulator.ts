@@ -4,7 +4,7 @@
  * @since 0.1.0
  */
 import { Command, Options } from "@effect/cli"
-import { startPortalEmulator } from "@linecast/testkit"
+import { PortalEmulator, startPortalEmulator } from "@linecast/testkit"
 import * as Console from "effect/Console"
 import * as Effect from "effect/Effect"
 
@@ -22,16 +22,7 @@ export const emulator = Command.make("emulator", { port, host, https }, (options
       Effect.promise(() => startPortalEmulator(options)),
       (started) => Effect.promise(() => started.close())
     )
-    yield* Console.log(
-      JSON.stringify({
-        url: running.url,
-        webhookUrl: running.webhookUrl,
-        lineCode: running.lineCode,
-        users: running.users,
-        controlUrl: `${running.url}/_emulator/`,
-        ...(running.caCert === undefined ? {} : { caCert: running.caCert })
-      })
-    )
+    yield* Console.log(JSON.stringify(PortalEmulator.summary(running)))
     return yield* Effect.never
   }).pipe(Effect.scoped)
 ).pipe(Command.withDescription("Start the Bitrix24 portal emulator and print one JSON line"))

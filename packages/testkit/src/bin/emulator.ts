@@ -5,6 +5,7 @@
  * serves until Ctrl-C.
  */
 import { parseArgs } from "node:util"
+import { summary } from "../PortalEmulator.js"
 import { startPortalEmulator } from "../startPortalEmulator.js"
 
 const usage = "usage: emulator [--port N] [--host ADDRESS] [--https]"
@@ -27,15 +28,7 @@ const main = async () => {
   if (!Number.isInteger(port) || port < 0 || port > 65_535)
     throw new Error(`--port must be a port number, got "${values.port}"`)
   const emulator = await startPortalEmulator({ port, host: values.host ?? "127.0.0.1", https: values.https ?? false })
-  const line = {
-    url: emulator.url,
-    webhookUrl: emulator.webhookUrl,
-    lineCode: emulator.lineCode,
-    users: emulator.users,
-    controlUrl: `${emulator.url}/_emulator/`,
-    ...(emulator.caCert === undefined ? {} : { caCert: emulator.caCert })
-  }
-  process.stdout.write(`${JSON.stringify(line)}\n`)
+  process.stdout.write(`${JSON.stringify(summary(emulator))}\n`)
   process.stderr.write(`Bitrix24 portal emulator listening on ${emulator.url} (Ctrl-C to stop)\n`)
   const stop = () => {
     void emulator.close().then(() => process.exit(0))

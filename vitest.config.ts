@@ -29,6 +29,10 @@ export default defineConfig({
       },
       {
         extends: true,
+        test: { name: "telegram-relay", root: "apps/telegram-relay", include: ["test/**/*.test.ts"] }
+      },
+      {
+        extends: true,
         test: { name: "node-plugin", root: "apps/node-plugin", include: ["test/**/*.test.ts"] }
       }
     ],

@@ -1,0 +1,27 @@
+/**
+ * What nobody else handled: unknown commands and anything else get a clear answer.
+ *
+ * @since 0.1.0
+ */
+import { Composer } from "grammy"
+import { answer } from "../internal/answer.js"
+import type { RelayContext } from "../RelayContext.js"
+
+/**
+ * @since 0.1.0
+ * @category features
+ */
+export const fallback = new Composer<RelayContext>()
+
+fallback.on("message", (ctx) => {
+  const command = ctx.message.entities?.find((entity) => entity.type === "bot_command" && entity.offset === 0)
+  const name = command === undefined ? undefined : (ctx.message.text ?? "").slice(0, command.length)
+  return answer(
+    ctx,
+    name === undefined
+      ? "I cannot relay this, so nothing was sent. Try /help."
+      : `I do not know the command ${name}, so nothing was sent. Try /help.`
+  )
+})
+
+fallback.on("callback_query", (ctx) => ctx.answerCallbackQuery({ text: "This button does nothing any more." }))

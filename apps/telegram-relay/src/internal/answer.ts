@@ -1,0 +1,44 @@
+/** Relays a draft and tells the sender the outcome, in the same words whatever the feature. */
+import type { Outcome } from "../Outcome.js"
+import { words } from "../Outcome.js"
+import type { Draft, Recipient, RelayTarget } from "../Relay.js"
+import { idempotencyKey, relay } from "../Relay.js"
+import type { RelayContext, RelayServices } from "../RelayContext.js"
+
+export const targetOf = (services: RelayServices): RelayTarget => ({
+  lineCode: services.options.routing.lineCode,
+  portal: services.options.portal,
+  policy: services.options.policy
+})
+
+/** A reply to the message that caused it (sent even when that message is gone). */
+export const answer = (ctx: RelayContext, text: string) =>
+  ctx.reply(text, {
+    ...(ctx.msg?.message_id === undefined
+      ? {}
+      : { reply_parameters: { message_id: ctx.msg.message_id, allow_sending_without_reply: true } })
+  })
+
+const waiting = (outcome: Outcome): boolean =>
+  (outcome._tag === "Deferred" || outcome._tag === "Queued" || outcome._tag === "Checking") && outcome.entryId !== ""
+
+export const relayAndAnswer = async (
+  ctx: RelayContext,
+  draft: Draft,
+  recipients: ReadonlyArray<Recipient>
+): Promise<void> => {
+  const services = ctx.relay
+  const updateId = ctx.update.update_id
+  const outcomes = await services.run(
+    relay(
+      draft,
+      recipients,
+      targetOf(services),
+      (userId) => idempotencyKey(services.botId, updateId, userId),
+      services.options.outcomeWaitMs
+    )
+  )
+  await answer(ctx, outcomes.map(words).join("\n"))
+  const chatId = ctx.chat?.id
+  if (chatId !== undefined) for (const outcome of outcomes) if (waiting(outcome)) services.followUp(chatId, outcome)
+}

@@ -10,6 +10,7 @@ import { BitrixError, NetworkMessage } from "@linecast/core"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
@@ -77,6 +78,9 @@ export declare namespace Outbox {
   }
 }
 
+/** Entries read at a time by the start-up sweep. */
+const sweepPage = 500
+
 let sequence = 0
 const newId = (now: number) =>
   `${now.toString(36)}-${(sequence++ % 1_679_616).toString(36).padStart(4, "0")}-${Math.random().toString(36).slice(2, 8)}`
@@ -89,11 +93,28 @@ export const make = Effect.gen(function* () {
   const store = yield* OutboxStore
   const ledger = yield* WeeklyLedger
   const engine = yield* WorkflowEngine.WorkflowEngine
-  const start = (entry: OutboxEntry) =>
+  const execute = (entry: OutboxEntry) =>
     DeliveryWorkflow.execute({ entryId: entry.id, generation: entry.generation }, { discard: true }).pipe(
       Effect.provideService(WorkflowEngine.WorkflowEngine, engine),
-      Effect.asVoid
+      Effect.asVoid,
+      Effect.catchAllCause((cause) =>
+        Effect.logWarning("delivery workflow not started; the next sweep starts it", cause)
+      )
     )
+  // Starting a workflow waits for the engine to take the message (its reply poll): `enqueue` answers
+  // once the entry is stored, and starts the workflow beside it. An entry stored but not started
+  // (a crash in between) is started by the sweep below at the next start: executions are idempotent.
+  const starting = yield* FiberSet.make()
+  const start = (entry: OutboxEntry) => FiberSet.run(starting, execute(entry)).pipe(Effect.asVoid)
+  yield* Effect.forkScoped(
+    Effect.gen(function* () {
+      for (let offset = 0; ; offset += sweepPage) {
+        const page = yield* store.list({ state: ["queued", "deferred", "sending"], limit: sweepPage, offset })
+        yield* Effect.forEach(page, execute, { concurrency: 16, discard: true })
+        if (page.length < sweepPage) return
+      }
+    }).pipe(Effect.catchAll((error) => Effect.logWarning("outbox sweep stopped", { reason: error.message })))
+  )
 
   const get = (id: string) =>
     store
@@ -178,4 +199,4 @@ export const make = Effect.gen(function* () {
  * @since 0.1.0
  * @category layers
  */
-export const layer = Layer.effect(Outbox, make)
+export const layer = Layer.scoped(Outbox, make)

@@ -5,6 +5,7 @@ import { startPortalEmulator } from "@linecast/testkit"
 import { Effect, Either, Metric } from "effect"
 import * as DeliveryMetrics from "../src/DeliveryMetrics.js"
 import { type EnqueueOptions, Outbox } from "../src/Outbox.js"
+import * as OutboxStore from "../src/OutboxStore.js"
 import type { Database, DeliveryRuntime } from "./harness.js"
 import { freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
 
@@ -181,6 +182,33 @@ describe("delivery: bad input and restarts", () => {
     )
     expect(Either.isLeft(refused) && refused.left._tag).toBe("LineCodeError")
     expect(await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count()))).toBe(0)
+  })
+
+  it("starts an entry that was stored but never started (a crash between the two) at the next start", async () => {
+    const database = await freshDatabase("sqlite")
+    runtime = startDelivery(emulator, database)
+    const now = Date.now()
+    await runtime.runPromise(
+      Effect.flatMap(OutboxStore.OutboxStore, (store) =>
+        store.insert({
+          id: "stored-only",
+          idempotencyKey: "stored-only",
+          portal: "demo",
+          message: message(6, "stored, never started"),
+          policy: "defer",
+          state: "queued",
+          attempts: 0,
+          generation: 0,
+          createdAt: now,
+          updatedAt: now,
+          version: 0
+        })
+      )
+    )
+    await runtime.dispose()
+    runtime = startDelivery(emulator, database)
+    await waitFor(runtime, "stored-only", (entry) => entry.state === "sent")
+    expect(inboxTexts(6)).toEqual(["stored, never started"])
   })
 
   it("picks deferred work up again after a restart", async () => {

@@ -20,14 +20,32 @@ export const windowSeconds = 2
 
 export type Database = "sqlite" | "postgres"
 
+const schemas: Array<string> = []
+const adminUrl = Redacted.make("postgres://postgres@127.0.0.1:5432/test")
+
+/** Drops the PostgreSQL schemas this run created, so that runs do not pile up in the test database. */
+export const dropDatabases = async () => {
+  if (schemas.length === 0) return
+  const admin = ManagedRuntime.make(PgClient.layer({ url: adminUrl }))
+  await admin.runPromise(
+    Effect.flatMap(SqlClient.SqlClient, (sql) =>
+      Effect.forEach(schemas.splice(0), (schema) => sql.unsafe(`DROP SCHEMA IF EXISTS ${schema} CASCADE`), {
+        discard: true
+      })
+    )
+  )
+  await admin.dispose()
+}
+
 /** A fresh database: a SQLite file in a temporary folder, or a PostgreSQL schema of its own. */
 export const freshDatabase = async (kind: Database): Promise<DeliveryDatabase.DatabaseOptions> => {
   if (kind === "sqlite") {
     return { kind: "sqlite", filename: join(mkdtempSync(join(tmpdir(), "linecast-delivery-")), "outbox.sqlite") }
   }
   const schema = `linecast_test_${process.pid}_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 6)}`
-  const admin = ManagedRuntime.make(PgClient.layer({ url: Redacted.make("postgres://postgres@127.0.0.1:5432/test") }))
+  const admin = ManagedRuntime.make(PgClient.layer({ url: adminUrl }))
   await admin.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql.unsafe(`CREATE SCHEMA ${schema}`)))
+  schemas.push(schema)
   await admin.dispose()
   return {
     kind: "postgres",

@@ -7,7 +7,7 @@ import * as DeliveryMetrics from "../src/DeliveryMetrics.js"
 import { type EnqueueOptions, Outbox } from "../src/Outbox.js"
 import * as OutboxStore from "../src/OutboxStore.js"
 import type { Database, DeliveryRuntime } from "./harness.js"
-import { freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
+import { dropDatabases, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
 
 let emulator: RunningPortalEmulator
 let runtime: DeliveryRuntime | undefined
@@ -16,7 +16,10 @@ beforeAll(async () => {
   emulator = await startPortalEmulator()
   emulator.control.configure("demo", { weeklyWindowSeconds: windowSeconds })
 })
-afterAll(() => emulator.close())
+afterAll(async () => {
+  await emulator.close()
+  await dropDatabases()
+})
 afterEach(async () => {
   await runtime?.dispose()
   runtime = undefined

@@ -9,6 +9,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http"
 import type { AddressInfo } from "node:net"
 import { type RunnerHandle, run } from "@grammyjs/runner"
+import { PortalAuth } from "@linecast/core"
 import type { Outbox, PortalChannels } from "@linecast/delivery"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -18,7 +19,7 @@ import * as Redacted from "effect/Redacted"
 import { type Bot, webhookCallback } from "grammy"
 import type { UserFromGetMe } from "grammy/types"
 import { makeBot } from "./bot.js"
-import { describeError, scrub } from "./internal/scrub.js"
+import { describeError } from "./internal/scrub.js"
 import * as MediaLinks from "./MediaLinks.js"
 import type { Outcome } from "./Outcome.js"
 import { followUpWords } from "./Outcome.js"
@@ -61,7 +62,8 @@ export const startRelay = async <E>(
     ...(options.webhook === undefined ? [] : [Redacted.value(options.webhook.secretToken)])
   ]
   const log: RelayServices["log"] = (level, message) => {
-    const line = scrub(message, secrets)
+    // Core's scrub: the bot token appears in Telegram's file URLs.
+    const line = PortalAuth.scrub(message, secrets)
     runtime.runFork(
       level === "error" ? Effect.logError(line) : level === "warning" ? Effect.logWarning(line) : Effect.logInfo(line)
     )

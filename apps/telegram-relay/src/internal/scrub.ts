@@ -1,7 +1,3 @@
-/** Takes secrets out of text before it is logged: the bot token appears in Telegram's file URLs. */
-export const scrub = (text: string, secrets: ReadonlyArray<string>): string =>
-  secrets.filter((secret) => secret.length >= 6).reduce((out, secret) => out.split(secret).join("[redacted]"), text)
-
 /** An error as one loggable line. */
 export const describeError = (error: unknown): string => {
   if (error instanceof Error) {

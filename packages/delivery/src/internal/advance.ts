@@ -72,7 +72,7 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
     const recipient = recipientOf(entry)
     // Every save goes through `current`, so that each is checked against the one before.
     let current = entry
-    const saveCurrent = (changes: Partial<OutboxEntry>) =>
+    const save = (changes: Partial<OutboxEntry>) =>
       Effect.flatMap(Clock.currentTimeMillis, (at) => store.save({ ...current, ...changes, updatedAt: at })).pipe(
         Effect.tap((saved) =>
           Effect.suspend(() => {
@@ -82,7 +82,6 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
           })
         )
       )
-    const save = saveCurrent
 
     if (entry.notBefore !== undefined && entry.notBefore > now) return wait(entry.notBefore - now)
 
@@ -147,11 +146,10 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
     }
     const outcome = yield* channel.right.send(message).pipe(Effect.either)
     const after = yield* Clock.currentTimeMillis
-    const settle = save
 
     if (Either.isRight(outcome)) {
       const receipt = { requestId: outcome.right.requestId, sentAt: after }
-      yield* settle({ state: "sent", settlement: reconciling ? "resent" : "sent", receipt })
+      yield* save({ state: "sent", settlement: reconciling ? "resent" : "sent", receipt })
       // While the claim is still ours, no other step can save these entries.
       for (const member of members) {
         if (member.id === entry.id) continue
@@ -192,12 +190,12 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
       if (reconciling && ourWindow) {
         // Nobody else sent in the window and we hold the claim: the lost answer was a success.
         yield* ledger.record(recipient, entry.updatedAt)
-        yield* settle({ state: "sent", settlement: "landed", receipt: { requestId: "", sentAt: entry.updatedAt } })
+        yield* save({ state: "sent", settlement: "landed", receipt: { requestId: "", sentAt: entry.updatedAt } })
         return done
       }
       const until = yield* ledger.learn(recipient, after)
       if (entry.policy === "reject") {
-        yield* settle({
+        yield* save({
           state: "dead",
           lastError: recorded({
             _tag: error._tag,
@@ -209,7 +207,7 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
         })
         return done
       }
-      yield* settle({ state: "deferred", nextAllowedAt: until, lastError: recorded(error) })
+      yield* save({ state: "deferred", nextAllowedAt: until, lastError: recorded(error) })
       return wait(until - after)
     }
 
@@ -218,25 +216,25 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
       const tries = entry.state === "ambiguous" ? attempts : 1
       if (exempt || tries > options.reconcileAttempts) {
         // Without the weekly rule a re-send cannot prove anything: an operator decides.
-        yield* settle({ state: "ambiguous", lastError: recorded(error) })
+        yield* save({ state: "ambiguous", lastError: recorded(error) })
         yield* ledger.release(recipient, entry.id)
         return done
       }
       // Keep the claim: nothing else may go to this recipient until we know.
-      yield* settle({ state: "ambiguous", lastError: recorded(error) })
+      yield* save({ state: "ambiguous", lastError: recorded(error) })
       return wait(options.retryDelaysMs[Math.min(tries - 1, options.retryDelaysMs.length - 1)]!)
     }
 
     if (errorClass === "retryable" || errorClass === "rateLimited") {
       const delay = options.retryDelaysMs[attempts - 1]
       if (delay !== undefined) {
-        yield* settle({ state: reconciling ? entry.state : "queued", lastError: recorded(error) })
+        yield* save({ state: reconciling ? entry.state : "queued", lastError: recorded(error) })
         yield* ledger.release(recipient, entry.id)
         return wait(delay)
       }
     }
 
-    yield* settle({ state: "dead", lastError: recorded(error) })
+    yield* save({ state: "dead", lastError: recorded(error) })
     yield* ledger.release(recipient, entry.id)
     return done
   }).pipe(

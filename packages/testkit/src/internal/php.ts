@@ -76,9 +76,6 @@ export const isAssociative = (value: unknown): boolean => {
   return Object.keys(value).some((key, index) => key !== String(index))
 }
 
-/** Byte length of a string as PHP's `strlen` counts it (UTF-8 bytes). */
-export const strlen = (value: string): number => Buffer.byteLength(value, "utf8")
-
 /** Parses a query string or form body the way PHP fills `$_GET`/`$_POST` (nested brackets, lists). */
 export const parseQuery = (text: string): Record<string, PhpValue> =>
   Qs.parse(text, {

@@ -115,6 +115,10 @@ export declare namespace OpenChannel {
     readonly join: (lineCode: string) => Effect.Effect<Receipt, SendError>
     /** Any REST method, with the same budget, retries, auth and error mapping. */
     readonly call: (method: string, params: Readonly<Record<string, PhpValue>>) => Effect.Effect<Receipt, SendError>
+    /** The portal's host: the key of its leaky bucket in {@link budget}. */
+    readonly host: string
+    /** The rate budget this channel draws on. */
+    readonly budget: RateBudget.Service
   }
 }
 
@@ -488,7 +492,7 @@ export const make = (
             })
           )
 
-    return { send, sendMany, join, call }
+    return { send, sendMany, join, call, host: auth.host, budget }
   })
 
 /**

@@ -70,6 +70,13 @@ export declare namespace RateBudget {
     ) => Effect.Effect<void>
     /** The method was refused with `OPERATION_TIME_LIMIT`: wait for its last known reset, or `fallbackMillis`. */
     readonly blockOperating: (portal: string, method: string, fallbackMillis: number) => Effect.Effect<void>
+    /** The bucket's level now, counting requests granted and not yet drained (for handing a portal over). */
+    readonly level: (portal: string) => Effect.Effect<number>
+    /**
+     * Raises the bucket to at least what the portal's previous holder left in it: `level` at `at`
+     * (Unix ms), drained since.
+     */
+    readonly restore: (portal: string, level: number, at: number) => Effect.Effect<void>
   }
 }
 
@@ -146,6 +153,15 @@ export const make = (options: RateBudgetOptions = {}): Effect.Effect<RateBudget.
     return {
       take,
       full: (portal) => update(portal, (state) => ({ ...state, level: Math.max(state.level, limit) })),
+      level: (portal) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.map(SynchronizedRef.get(states), (map) => stateOf(map, portal, now).level)
+        ),
+      restore: (portal, level, at) =>
+        update(portal, (state, now) => ({
+          ...state,
+          level: Math.max(state.level, level - (Math.max(0, now - at) / 1000) * drain)
+        })),
       observeOperating: (portal, method, usage) =>
         update(portal, (state, now) => {
           const key = `${portal}|${method}`
@@ -214,5 +230,7 @@ export const layerUnlimited: Layer.Layer<RateBudget> = Layer.succeed(RateBudget,
   take: () => Effect.void,
   full: () => Effect.void,
   observeOperating: () => Effect.void,
-  blockOperating: () => Effect.void
+  blockOperating: () => Effect.void,
+  level: () => Effect.succeed(0),
+  restore: () => Effect.void
 })

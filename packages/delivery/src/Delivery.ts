@@ -1,18 +1,31 @@
 /**
- * Delivery, assembled: Effect's cluster engine (`SingleRunner`: shards, durable mailboxes and
- * workflows in the database) with the outbox, the weekly ledger and the delivery workflow. It
- * needs a `SqlClient` (see `DeliveryDatabase`) and the portals' `PortalChannels`.
+ * Delivery, assembled: Effect's cluster engine (shards, durable mailboxes and workflows in the
+ * database) with the outbox, the weekly ledger, the delivery workflow and the portal entities.
+ * It needs a `SqlClient` (see `DeliveryDatabase`) and the portals' `PortalChannels`.
+ *
+ * One runner (`SingleRunner`) by default; with `runner` set, this process is one of several
+ * runners sharing the database (PostgreSQL), reachable by the others at that address: the engine
+ * spreads the portals' shards over the runners and moves them when a runner joins, leaves or dies.
  *
  * @since 0.1.0
  */
-import { ClusterWorkflowEngine, SingleRunner } from "@effect/cluster"
+import { ClusterWorkflowEngine, RunnerAddress, SingleRunner } from "@effect/cluster"
 import type * as ShardingConfig from "@effect/cluster/ShardingConfig"
+import * as NodeClusterSocket from "@effect/platform-node/NodeClusterSocket"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import * as DeliveryWorkflow from "./DeliveryWorkflow.js"
 import type { AdvanceOptions } from "./internal/advance.js"
 import { defaultAdvanceOptions } from "./internal/advance.js"
 import * as Outbox from "./Outbox.js"
 import * as OutboxStore from "./OutboxStore.js"
+import * as PendingStarts from "./PendingStarts.js"
+import type { PortalOptions } from "./PortalEntity.js"
+import * as PortalEntity from "./PortalEntity.js"
+import * as PortalSender from "./PortalSender.js"
+import * as PortalState from "./PortalState.js"
 import type { LedgerOptions } from "./WeeklyLedger.js"
 import * as WeeklyLedger from "./WeeklyLedger.js"
 
@@ -23,20 +36,56 @@ import * as WeeklyLedger from "./WeeklyLedger.js"
 export interface DeliveryOptions {
   readonly ledger?: Partial<LedgerOptions> | undefined
   readonly retries?: Partial<AdvanceOptions> | undefined
+  readonly portals?: Partial<PortalOptions> | undefined
+  readonly outbox?: Partial<Outbox.OutboxOptions> | undefined
   readonly sharding?: Partial<ShardingConfig.ShardingConfig["Type"]> | undefined
+  /** This runner's address, for the other runners: several runners share the database. */
+  readonly runner?: { readonly host: string; readonly port: number } | undefined
 }
 
 /**
- * The outbox with everything under it, on one runner.
+ * The outbox with everything under it.
  *
  * @since 0.1.0
  * @category layers
  */
 export const layer = (options: DeliveryOptions = {}) => {
-  const engine = ClusterWorkflowEngine.layer.pipe(
-    Layer.provideMerge(SingleRunner.layer({ runnerStorage: "sql", shardingConfig: options.sharding }))
+  const sharding =
+    options.runner === undefined
+      ? SingleRunner.layer({ runnerStorage: "sql", shardingConfig: options.sharding })
+      : NodeClusterSocket.layer({
+          storage: "sql",
+          shardingConfig: {
+            ...options.sharding,
+            runnerAddress: Option.some(RunnerAddress.make(options.runner.host, options.runner.port))
+          }
+        })
+  const engine = ClusterWorkflowEngine.layer.pipe(Layer.provideMerge(sharding))
+  const storage = WeeklyLedger.layer(options.ledger).pipe(
+    Layer.provideMerge(OutboxStore.layer),
+    Layer.provideMerge(PortalState.layer),
+    Layer.provideMerge(PendingStarts.layer)
   )
-  const storage = WeeklyLedger.layer(options.ledger).pipe(Layer.provideMerge(OutboxStore.layer))
+  const portals = PortalEntity.layer({ ...PortalEntity.defaultOptions, ...options.portals })
   const workflow = DeliveryWorkflow.layer({ ...defaultAdvanceOptions, ...options.retries })
-  return Outbox.layer.pipe(Layer.provideMerge(workflow), Layer.provideMerge(engine), Layer.provideMerge(storage))
+  const delivery = Outbox.layerWith(options.outbox ?? {}).pipe(
+    Layer.provideMerge(workflow),
+    Layer.provideMerge(Layer.merge(portals, PortalSender.layer)),
+    Layer.provideMerge(engine),
+    Layer.provideMerge(storage)
+  )
+  return options.runner === undefined ? delivery : retryStart(delivery, 3)
 }
+
+/**
+ * Runners that start together race to create the engine's tables in PostgreSQL (`CREATE TABLE IF NOT
+ * EXISTS` is not safe against itself there); the loser finds them made when it tries again.
+ */
+const retryStart = <A, E, R>(layer: Layer.Layer<A, E, R>, times: number): Layer.Layer<A, E, R> =>
+  times === 0
+    ? layer
+    : Layer.catchAllCause(layer, () =>
+        Layer.unwrapEffect(
+          Effect.as(Effect.sleep(Duration.millis(200 + Math.random() * 300)), retryStart(Layer.fresh(layer), times - 1))
+        )
+      )

@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import * as Metric from "effect/Metric"
+import * as MetricBoundaries from "effect/MetricBoundaries"
 import type { DeliveryState } from "./OutboxEntry.js"
 
 /**
@@ -32,3 +33,15 @@ export const transitions = Metric.counter("linecast_delivery_transitions", {
  * @category metrics
  */
 export const entered = (state: DeliveryState) => Metric.increment(Metric.tagged(transitions, "state", state))
+
+/**
+ * Messages per call to a portal: 1 for a single send, up to 50 for a packed `batch`.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const batchSize = Metric.histogram(
+  "linecast_delivery_batch_size",
+  MetricBoundaries.fromIterable([1, 2, 5, 10, 20, 30, 40, 50]),
+  "Messages per call to a portal"
+)

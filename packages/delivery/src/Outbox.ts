@@ -5,6 +5,8 @@
  *
  * @since 0.1.0
  */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import { WorkflowEngine } from "@effect/workflow"
 import { BitrixError, NetworkMessage } from "@linecast/core"
 import * as Clock from "effect/Clock"
@@ -14,13 +16,15 @@ import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Schedule from "effect/Schedule"
 import { EntryNotFoundError, NotReplayableError } from "./DeliveryError.js"
 import * as DeliveryMetrics from "./DeliveryMetrics.js"
 import { DeliveryWorkflow } from "./DeliveryWorkflow.js"
-import type { DeliveryPolicy, OutboxEntry, Recipient } from "./OutboxEntry.js"
+import type { DeliveryPolicy, HistoryRecord, OutboxEntry, Recipient } from "./OutboxEntry.js"
 import { recipientOf } from "./OutboxEntry.js"
 import type { OutboxConflictError, OutboxQuery, OutboxStorageError } from "./OutboxStore.js"
-import { OutboxStore } from "./OutboxStore.js"
+import { OutboxStore, OutboxStorageError as StorageError } from "./OutboxStore.js"
+import { PendingStarts } from "./PendingStarts.js"
 import { WeeklyLedger } from "./WeeklyLedger.js"
 
 /**
@@ -75,11 +79,34 @@ export declare namespace Outbox {
     readonly purge: (query: OutboxQuery) => Effect.Effect<number, OutboxStorageError>
     /** When the recipient may next be written to (undefined: now). */
     readonly nextAllowedAt: (recipient: Recipient) => Effect.Effect<number | undefined, OutboxStorageError>
+    /** When the ledger last recorded an accepted send to the recipient (undefined: never). */
+    readonly lastSentAt: (recipient: Recipient) => Effect.Effect<number | undefined, OutboxStorageError>
+    /** What the entry went through, one record per save, oldest first. */
+    readonly history: (
+      id: string
+    ) => Effect.Effect<ReadonlyArray<HistoryRecord>, EntryNotFoundError | OutboxStorageError>
   }
 }
 
 /** Entries read at a time by the start-up sweep. */
 const sweepPage = 500
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface OutboxOptions {
+  /** How often this runner looks for workflows accepted but never started (their runner died). */
+  readonly sweepIntervalMs: number
+  /** A start still pending after this long is taken as lost. */
+  readonly staleStartMs: number
+}
+
+/**
+ * @since 0.1.0
+ * @category constants
+ */
+export const defaultOptions: OutboxOptions = { sweepIntervalMs: 10_000, staleStartMs: 30_000 }
 
 let sequence = 0
 const newId = (now: number) =>
@@ -89,114 +116,158 @@ const newId = (now: number) =>
  * @since 0.1.0
  * @category constructors
  */
-export const make = Effect.gen(function* () {
-  const store = yield* OutboxStore
-  const ledger = yield* WeeklyLedger
-  const engine = yield* WorkflowEngine.WorkflowEngine
-  const execute = (entry: OutboxEntry) =>
-    DeliveryWorkflow.execute({ entryId: entry.id, generation: entry.generation }, { discard: true }).pipe(
-      Effect.provideService(WorkflowEngine.WorkflowEngine, engine),
-      Effect.asVoid,
-      Effect.catchAllCause((cause) =>
-        Effect.logWarning("delivery workflow not started; the next sweep starts it", cause)
-      )
-    )
-  // Starting a workflow waits for the engine to take the message (its reply poll): `enqueue` answers
-  // once the entry is stored, and starts the workflow beside it. An entry stored but not started
-  // (a crash in between) is started by the sweep below at the next start: executions are idempotent.
-  const starting = yield* FiberSet.make()
-  const start = (entry: OutboxEntry) => FiberSet.run(starting, execute(entry)).pipe(Effect.asVoid)
-  yield* Effect.forkScoped(
-    Effect.gen(function* () {
-      for (let offset = 0; ; offset += sweepPage) {
-        const page = yield* store.list({ state: ["queued", "deferred", "sending"], limit: sweepPage, offset })
-        yield* Effect.forEach(page, execute, { concurrency: 16, discard: true })
-        if (page.length < sweepPage) return
-      }
-    }).pipe(Effect.catchAll((error) => Effect.logWarning("outbox sweep stopped", { reason: error.message })))
-  )
-
-  const get = (id: string) =>
-    store
-      .get(id)
-      .pipe(
-        Effect.flatMap(
-          Option.match({ onNone: () => Effect.fail(new EntryNotFoundError({ id })), onSome: Effect.succeed })
+export const make = (options: OutboxOptions = defaultOptions) =>
+  Effect.gen(function* () {
+    const store = yield* OutboxStore
+    const ledger = yield* WeeklyLedger
+    const engine = yield* WorkflowEngine.WorkflowEngine
+    const sql = yield* SqlClient.SqlClient
+    const pending = yield* PendingStarts
+    const execute = (entry: { readonly id: string; readonly generation: number }) =>
+      DeliveryWorkflow.execute({ entryId: entry.id, generation: entry.generation }, { discard: true }).pipe(
+        Effect.provideService(WorkflowEngine.WorkflowEngine, engine),
+        Effect.zipRight(pending.remove(entry.id, entry.generation)),
+        Effect.catchAllCause((cause) =>
+          Effect.logWarning("delivery workflow not started; the next sweep starts it", cause)
         )
       )
+    /** Stores an entry and its pending start together: whatever happens next, the start is not lost. */
+    const withStart = <A, E>(write: Effect.Effect<A, E>, entry: (written: A) => OutboxEntry | undefined) =>
+      sql
+        .withTransaction(
+          Effect.tap(write, (written) => {
+            const started = entry(written)
+            return started === undefined ? Effect.void : pending.add(started.id, started.generation, started.updatedAt)
+          })
+        )
+        .pipe(
+          Effect.catchIf(
+            (error): error is SqlError => (error as { readonly _tag?: unknown })._tag === "SqlError",
+            (error) => Effect.fail(new StorageError({ operation: "store", message: error.message }))
+          )
+        )
+    // Starting a workflow waits for the engine to take the message (its reply poll): `enqueue` answers
+    // once the entry is stored, and starts the workflow beside it. An entry stored but not started
+    // (a crash in between) is started by the sweep below at the next start: executions are idempotent.
+    const starting = yield* FiberSet.make()
+    const start = (entry: OutboxEntry) => FiberSet.run(starting, execute(entry)).pipe(Effect.asVoid)
+    yield* Effect.forkScoped(
+      Effect.gen(function* () {
+        for (let offset = 0; ; offset += sweepPage) {
+          const page = yield* store.list({ state: ["queued", "deferred", "sending"], limit: sweepPage, offset })
+          yield* Effect.forEach(page, execute, { concurrency: 16, discard: true })
+          if (page.length < sweepPage) return
+        }
+      }).pipe(Effect.catchAll((error) => Effect.logWarning("outbox sweep stopped", { reason: error.message })))
+    )
+    // Starts whose runner died after storing the entry.
+    yield* Effect.forkScoped(
+      Effect.flatMap(Clock.currentTimeMillis, (now) => pending.stale(now - options.staleStartMs, sweepPage)).pipe(
+        Effect.flatMap((lost) =>
+          Effect.forEach(lost, ({ entryId, generation }) => execute({ id: entryId, generation }), {
+            concurrency: 16,
+            discard: true
+          })
+        ),
+        Effect.catchAll((error) => Effect.logWarning("pending-start sweep failed", { reason: error.message })),
+        Effect.repeat(Schedule.spaced(options.sweepIntervalMs)),
+        Effect.delay(options.sweepIntervalMs)
+      )
+    )
 
-  return Outbox.of({
-    enqueue: (message, options) =>
-      Effect.gen(function* () {
-        yield* NetworkMessage.validate(message)
-        const now = yield* Clock.currentTimeMillis
-        const portal = options.portal ?? "default"
-        const policy = options.policy ?? "defer"
-        const recipient: Recipient = { portal, lineCode: message.lineCode, userId: message.userId }
-        if (policy === "reject") {
-          const existing = yield* store.list({ idempotencyKey: options.idempotencyKey, limit: 1 })
-          const blockedUntil = yield* ledger.nextAllowedAt(recipient, now)
-          if (existing.length === 0 && blockedUntil !== undefined) {
-            return yield* new BitrixError.UserMessageLimitError({
-              description: "The recipient was already written to in this window",
-              source: "local",
-              nextAllowedAt: blockedUntil
-            })
+    const get = (id: string) =>
+      store
+        .get(id)
+        .pipe(
+          Effect.flatMap(
+            Option.match({ onNone: () => Effect.fail(new EntryNotFoundError({ id })), onSome: Effect.succeed })
+          )
+        )
+
+    return Outbox.of({
+      enqueue: (message, options) =>
+        Effect.gen(function* () {
+          yield* NetworkMessage.validate(message)
+          const now = yield* Clock.currentTimeMillis
+          const portal = options.portal ?? "default"
+          const policy = options.policy ?? "defer"
+          const recipient: Recipient = { portal, lineCode: message.lineCode, userId: message.userId }
+          if (policy === "reject") {
+            const existing = yield* store.list({ idempotencyKey: options.idempotencyKey, limit: 1 })
+            const blockedUntil = yield* ledger.nextAllowedAt(recipient, now)
+            if (existing.length === 0 && blockedUntil !== undefined) {
+              return yield* new BitrixError.UserMessageLimitError({
+                description: "The recipient was already written to in this window",
+                source: "local",
+                nextAllowedAt: blockedUntil
+              })
+            }
           }
-        }
-        const entry: OutboxEntry = {
-          id: newId(now),
-          idempotencyKey: options.idempotencyKey,
-          portal,
-          message,
-          policy,
-          state: "queued",
-          ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
-          attempts: 0,
-          generation: 0,
-          createdAt: now,
-          updatedAt: now,
-          version: 0
-        }
-        const stored = yield* store.insert(entry)
-        if (stored.created) yield* Metric.increment(DeliveryMetrics.enqueued)
-        // Started on every enqueue: after a crash between insert and start, the retry starts it.
-        yield* start(stored.entry)
-        return stored
-      }),
-    get,
-    list: (query = {}) => store.list(query),
-    count: (query = {}) => store.count(query),
-    replay: (id) =>
-      Effect.gen(function* () {
-        const entry = yield* get(id)
-        if (!NotReplayableError.replayable.includes(entry.state)) {
-          return yield* new NotReplayableError({ id, state: entry.state })
-        }
-        const now = yield* Clock.currentTimeMillis
-        const replayed: OutboxEntry = {
-          ...entry,
-          state: entry.state === "ambiguous" ? "ambiguous" : "queued",
-          generation: entry.generation + 1,
-          attempts: 0,
-          updatedAt: now
-        }
-        const saved = yield* store.save(replayed)
-        yield* start(saved)
-        return saved
-      }),
-    purge: (query) =>
-      Effect.gen(function* () {
-        const entries = yield* store.list({ ...query, limit: 100_000 })
-        for (const entry of entries) yield* ledger.release(recipientOf(entry), entry.id)
-        return yield* store.purge(query)
-      }),
-    nextAllowedAt: (recipient) => Effect.flatMap(Clock.currentTimeMillis, (now) => ledger.nextAllowedAt(recipient, now))
+          const entry: OutboxEntry = {
+            id: newId(now),
+            idempotencyKey: options.idempotencyKey,
+            portal,
+            message,
+            policy,
+            state: "queued",
+            ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
+            attempts: 0,
+            generation: 0,
+            createdAt: now,
+            updatedAt: now,
+            version: 0
+          }
+          const stored = yield* withStart(store.insert(entry), (written) =>
+            written.created ? written.entry : undefined
+          )
+          if (stored.created) yield* Metric.increment(DeliveryMetrics.enqueued)
+          // Started on every enqueue: after a crash between insert and start, the retry starts it.
+          yield* start(stored.entry)
+          return stored
+        }),
+      get,
+      list: (query = {}) => store.list(query),
+      count: (query = {}) => store.count(query),
+      replay: (id) =>
+        Effect.gen(function* () {
+          const entry = yield* get(id)
+          if (!NotReplayableError.replayable.includes(entry.state)) {
+            return yield* new NotReplayableError({ id, state: entry.state })
+          }
+          const now = yield* Clock.currentTimeMillis
+          const replayed: OutboxEntry = {
+            ...entry,
+            state: entry.state === "ambiguous" ? "ambiguous" : "queued",
+            generation: entry.generation + 1,
+            attempts: 0,
+            updatedAt: now
+          }
+          const saved = yield* withStart(store.save(replayed), (written) => written)
+          yield* start(saved)
+          return saved
+        }),
+      purge: (query) =>
+        Effect.gen(function* () {
+          const entries = yield* store.list({ ...query, limit: 100_000 })
+          for (const entry of entries) yield* ledger.release(recipientOf(entry), entry.id)
+          return yield* store.purge(query)
+        }),
+      nextAllowedAt: (recipient) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => ledger.nextAllowedAt(recipient, now)),
+      lastSentAt: (recipient) => ledger.lastSent(recipient),
+      history: (id) => Effect.zipRight(get(id), store.history(id))
+    })
   })
-})
 
 /**
  * @since 0.1.0
  * @category layers
  */
-export const layer = Layer.scoped(Outbox, make)
+export const layer = Layer.scoped(Outbox, make())
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerWith = (options: Partial<OutboxOptions>) =>
+  Layer.scoped(Outbox, make({ ...defaultOptions, ...options }))

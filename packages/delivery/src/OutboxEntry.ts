@@ -136,3 +136,50 @@ export const recipientOf = (entry: Pick<OutboxEntry, "portal" | "message">): Rec
   lineCode: entry.message.lineCode,
   userId: entry.message.userId
 })
+
+/**
+ * One step of an entry's history: where it stood after a save (its state, attempts, typed error,
+ * receipt), recorded by the store at every save so an operator can see how it got where it is.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const HistoryRecord = Schema.Struct({
+  /** The entry's version after this save (0: as enqueued). */
+  version: Schema.Number,
+  state: DeliveryState,
+  attempts: Schema.Number,
+  generation: Schema.Number,
+  nextAllowedAt: Schema.optional(Schema.Number),
+  settlement: Schema.optional(Settlement),
+  mergedInto: Schema.optional(Schema.String),
+  receipt: Schema.optional(Schema.Struct({ requestId: Schema.String, sentAt: Schema.Number })),
+  lastError: Schema.optional(RecordedError),
+  /** Unix ms: the entry's `updatedAt` at this save. */
+  at: Schema.Number
+})
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type HistoryRecord = typeof HistoryRecord.Type
+
+/**
+ * The history record of an entry as it is now.
+ *
+ * @since 0.1.0
+ * @category accessors
+ */
+export const historyRecordOf = (entry: OutboxEntry): HistoryRecord => ({
+  version: entry.version,
+  state: entry.state,
+  attempts: entry.attempts,
+  generation: entry.generation,
+  ...(entry.nextAllowedAt === undefined ? {} : { nextAllowedAt: entry.nextAllowedAt }),
+  ...(entry.settlement === undefined ? {} : { settlement: entry.settlement }),
+  ...(entry.mergedInto === undefined ? {} : { mergedInto: entry.mergedInto }),
+  ...(entry.receipt === undefined ? {} : { receipt: entry.receipt }),
+  ...(entry.lastError === undefined ? {} : { lastError: entry.lastError }),
+  at: entry.updatedAt
+})

@@ -12,8 +12,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type { DeliveryState, OutboxEntry, Recipient } from "./OutboxEntry.js"
-import { OutboxEntry as OutboxEntrySchema } from "./OutboxEntry.js"
+import type { DeliveryState, HistoryRecord, OutboxEntry, Recipient } from "./OutboxEntry.js"
+import {
+  HistoryRecord as HistoryRecordSchema,
+  historyRecordOf,
+  OutboxEntry as OutboxEntrySchema
+} from "./OutboxEntry.js"
 
 /**
  * The database failed or answered what the outbox cannot read: nothing accepted is lost, the
@@ -46,6 +50,13 @@ export interface OutboxQuery {
   readonly recipient?: Recipient | undefined
   readonly portal?: string | undefined
   readonly idempotencyKey?: string | undefined
+  /** Only these entries. */
+  readonly ids?: ReadonlyArray<string> | undefined
+  /** Only this open line (on any portal), or only this user (on any line). */
+  readonly lineCode?: string | undefined
+  readonly userId?: number | undefined
+  /** `list` answers oldest first unless this is set. */
+  readonly newestFirst?: boolean | undefined
   readonly limit?: number | undefined
   readonly offset?: number | undefined
 }
@@ -75,10 +86,12 @@ export declare namespace OutboxStore {
      * fails with `OutboxConflictError` when someone saved it since.
      */
     readonly save: (entry: OutboxEntry) => Effect.Effect<OutboxEntry, OutboxStorageError | OutboxConflictError>
-    /** Entries matching the query, oldest first. */
+    /** Entries matching the query, oldest first (newest first with `newestFirst`). */
     readonly list: (query: OutboxQuery) => Effect.Effect<ReadonlyArray<OutboxEntry>, OutboxStorageError>
     readonly count: (query: OutboxQuery) => Effect.Effect<number, OutboxStorageError>
     readonly purge: (query: OutboxQuery) => Effect.Effect<number, OutboxStorageError>
+    /** What the entry went through, one record per save, oldest first (empty for an unknown id). */
+    readonly history: (id: string) => Effect.Effect<ReadonlyArray<HistoryRecord>, OutboxStorageError>
   }
 }
 
@@ -105,6 +118,14 @@ const tables = [
     blocked_until BIGINT,
     claimed_by TEXT,
     PRIMARY KEY (portal, line_code, user_id)
+  )`,
+  `CREATE TABLE IF NOT EXISTS linecast_outbox_history (
+    entry_id TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    state TEXT NOT NULL,
+    body TEXT NOT NULL,
+    recorded_at BIGINT NOT NULL,
+    PRIMARY KEY (entry_id, version)
   )`
 ]
 
@@ -113,6 +134,8 @@ const migrationLock = 7_245_109_331
 
 const encode = Schema.encodeSync(Schema.parseJson(OutboxEntrySchema))
 const decode = Schema.decodeUnknown(Schema.parseJson(OutboxEntrySchema))
+const encodeHistory = Schema.encodeSync(Schema.parseJson(HistoryRecordSchema))
+const decodeHistory = Schema.decodeUnknown(Schema.parseJson(HistoryRecordSchema))
 
 /** The driver's own reason is kept: "Failed to execute statement" alone helps nobody. */
 const storageError =
@@ -162,6 +185,10 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
         )
       }
       if (query.idempotencyKey !== undefined) conditions.push(sql`idempotency_key = ${query.idempotencyKey}`)
+      // An empty id list matches nothing, not everything.
+      if (query.ids !== undefined) conditions.push(query.ids.length === 0 ? sql`1 = 0` : sql.in("id", query.ids))
+      if (query.lineCode !== undefined) conditions.push(sql`line_code = ${query.lineCode}`)
+      if (query.userId !== undefined) conditions.push(sql`user_id = ${query.userId}`)
       return conditions.length === 0 ? sql`1 = 1` : sql.and(conditions)
     }
 
@@ -174,6 +201,11 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
         Effect.flatMap((found) => rows("get", found)),
         Effect.map((entries) => Option.fromNullable(entries[0]))
       )
+
+    const record = (entry: OutboxEntry) =>
+      sql`INSERT INTO linecast_outbox_history (entry_id, version, state, body, recorded_at)
+        VALUES (${entry.id}, ${entry.version}, ${entry.state}, ${encodeHistory(historyRecordOf(entry))}, ${entry.updatedAt})
+        ON CONFLICT (entry_id, version) DO NOTHING`
 
     return OutboxStore.of({
       insert: (entry) =>
@@ -192,22 +224,33 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
           const stored = found[0]
           if (stored === undefined)
             return yield* new OutboxStorageError({ operation: "insert", message: "the row was not stored" })
-          return { entry: stored, created: stored.id === entry.id }
+          const created = stored.id === entry.id
+          if (created) yield* record(stored).pipe(Effect.mapError(storageError("insert")))
+          return { entry: stored, created }
         }),
       get,
       save: (entry) =>
         Effect.gen(function* () {
           const saved = { ...entry, version: entry.version + 1 }
-          const changed = yield* sql<{ id: string }>`UPDATE linecast_outbox
+          // The history row goes in the same transaction: a save is never without its record.
+          const changed = yield* sql
+            .withTransaction(
+              Effect.gen(function* () {
+                const updated = yield* sql<{ id: string }>`UPDATE linecast_outbox
             SET state = ${saved.state}, body = ${encode(saved)}, updated_at = ${saved.updatedAt}, version = ${saved.version}
-            WHERE id = ${entry.id} AND version = ${entry.version} RETURNING id`.pipe(
-            Effect.mapError(storageError("save"))
-          )
-          if (changed.length === 0) return yield* new OutboxConflictError({ id: entry.id })
+            WHERE id = ${entry.id} AND version = ${entry.version} RETURNING id`
+                if (updated.length > 0) yield* record(saved)
+                return updated.length
+              })
+            )
+            .pipe(Effect.mapError(storageError("save")))
+          if (changed === 0) return yield* new OutboxConflictError({ id: entry.id })
           return saved
         }),
       list: (query) =>
-        sql<{ body: string }>`SELECT body FROM linecast_outbox WHERE ${where(query)} ORDER BY created_at, id
+        sql<{
+          body: string
+        }>`SELECT body FROM linecast_outbox WHERE ${where(query)} ORDER BY ${query.newestFirst === true ? sql.literal("created_at DESC, id DESC") : sql.literal("created_at, id")}
         LIMIT ${query.limit ?? 100} OFFSET ${query.offset ?? 0}`.pipe(
           Effect.mapError(storageError("list")),
           Effect.flatMap((found) => rows("list", found))
@@ -224,9 +267,15 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
               total: number | string
             }>`SELECT COUNT(*) AS total FROM linecast_outbox WHERE ${where(query)}`)[0]?.total ?? 0
           )
+          yield* sql`DELETE FROM linecast_outbox_history WHERE entry_id IN (SELECT id FROM linecast_outbox WHERE ${where(query)})`
           yield* sql`DELETE FROM linecast_outbox WHERE ${where(query)}`
           return total
-        }).pipe(Effect.mapError(storageError("purge")))
+        }).pipe(Effect.mapError(storageError("purge"))),
+      history: (id) =>
+        sql<{ body: string }>`SELECT body FROM linecast_outbox_history WHERE entry_id = ${id} ORDER BY version`.pipe(
+          Effect.flatMap((found) => Effect.forEach(found, (row) => decodeHistory(row.body))),
+          Effect.mapError(storageError("history"))
+        )
     })
   }
 )

@@ -3,6 +3,8 @@
  *
  * @since 0.1.0
  */
+
+export * as CircuitBreaker from "./CircuitBreaker.js"
 export * as Delivery from "./Delivery.js"
 export * as DeliveryDatabase from "./DeliveryDatabase.js"
 export * from "./DeliveryError.js"
@@ -11,5 +13,9 @@ export * as DeliveryWorkflow from "./DeliveryWorkflow.js"
 export * as Outbox from "./Outbox.js"
 export * as OutboxEntry from "./OutboxEntry.js"
 export * as OutboxStore from "./OutboxStore.js"
+export * as PendingStarts from "./PendingStarts.js"
 export * as PortalChannels from "./PortalChannels.js"
+export * as PortalEntity from "./PortalEntity.js"
+export * as PortalSender from "./PortalSender.js"
+export * as PortalState from "./PortalState.js"
 export * as WeeklyLedger from "./WeeklyLedger.js"

@@ -62,21 +62,52 @@ export const channelFor = (emulator: RunningPortalEmulator) =>
     )
   )
 
-/** A running delivery: the outbox of one portal ("demo") over the given database. */
+/**
+ * Channels to several emulated portals, each with its own budget: the emulator serves them all on
+ * one host (under `/p/<id>/`), and core keys a budget by host.
+ */
+export const channelsFor = (
+  emulator: RunningPortalEmulator,
+  portals: ReadonlyArray<{ readonly id: string; readonly bucket?: RateBudget.RateBudgetOptions }>
+): Layer.Layer<PortalChannels.PortalChannels> =>
+  Layer.effect(
+    PortalChannels.PortalChannels,
+    Effect.gen(function* () {
+      const channels: Record<string, OpenChannel.OpenChannel.Service> = {}
+      for (const portal of portals) {
+        const auth = yield* Effect.orDie(PortalAuth.webhook(emulator.control.info(portal.id).webhookUrls[0]!))
+        channels[portal.id] = yield* OpenChannel.make({ auth, retry: RetryPolicy.never, timeout: 2_000 }).pipe(
+          Effect.provideServiceEffect(RateBudget.RateBudget, RateBudget.make(portal.bucket))
+        )
+      }
+      return yield* Effect.provide(PortalChannels.PortalChannels, PortalChannels.layer(channels))
+    })
+  ).pipe(Layer.provide(Layer.merge(NodeHttpClient.layerUndici, TokenStore.layerMemory())), Layer.orDie)
+
+/** A running delivery: the outbox of one portal ("demo") over the given database, or of the given portals. */
 export const startDelivery = (
   emulator: RunningPortalEmulator,
   database: DeliveryDatabase.DatabaseOptions,
-  options: DeliveryOptions = {}
+  options: DeliveryOptions = {},
+  channels: Layer.Layer<PortalChannels.PortalChannels> = PortalChannels.layerSingle("demo").pipe(
+    Layer.provide(channelFor(emulator)),
+    Layer.orDie
+  )
 ) =>
   ManagedRuntime.make(
     Delivery.layer({
+      ...options,
       ledger: { windowMs: windowSeconds * 1000, probeAfterMs: 500, ...options.ledger },
       retries: { heldRetryMs: 100, retryDelaysMs: [100, 200, 400], reconcileAttempts: 3, ...options.retries },
-      sharding: { entityMessagePollInterval: "100 millis", entityTerminationTimeout: "1 second", ...options.sharding }
-    }).pipe(
-      Layer.provide(PortalChannels.layerSingle("demo").pipe(Layer.provide(channelFor(emulator)))),
-      Layer.provide(DeliveryDatabase.layer(database))
-    )
+      sharding: {
+        entityMessagePollInterval: "100 millis",
+        entityTerminationTimeout: "1 second",
+        // The engine's advisory lock numbers are the same in every schema: tests running side by side
+        // in one database would take each other's shards. Table locks stay in the test's schema.
+        shardLockDisableAdvisory: database.kind === "postgres",
+        ...options.sharding
+      }
+    }).pipe(Layer.provide(channels), Layer.provide(DeliveryDatabase.layer(database)))
   )
 
 export type DeliveryRuntime = ReturnType<typeof startDelivery>

@@ -4,7 +4,7 @@
  * through core, and records the outcome; it answers `Done` or how long to wait before the next
  * step. Storage failures never lose the entry: the step is simply tried again later.
  */
-import type { BitrixError, NetworkMessage } from "@linecast/core"
+import type { NetworkMessage } from "@linecast/core"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -14,7 +14,7 @@ import { entered } from "../DeliveryMetrics.js"
 import type { OutboxEntry, RecordedError } from "../OutboxEntry.js"
 import { recipientOf } from "../OutboxEntry.js"
 import { OutboxStore } from "../OutboxStore.js"
-import { PortalChannels } from "../PortalChannels.js"
+import { PortalSender } from "../PortalSender.js"
 import { WeeklyLedger } from "../WeeklyLedger.js"
 import { mergeDigest } from "./digest.js"
 
@@ -63,7 +63,7 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
   Effect.gen(function* () {
     const store = yield* OutboxStore
     const ledger = yield* WeeklyLedger
-    const channels = yield* PortalChannels
+    const sender = yield* PortalSender
     const now = yield* Clock.currentTimeMillis
     const found = yield* store.get(entryId)
     if (Option.isNone(found)) return done
@@ -89,7 +89,15 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
     const reconciling = entry.state === "sending" || entry.state === "ambiguous"
 
     const claim = yield* ledger.claim(recipient, entry.id, now)
-    if (claim._tag === "Held") return wait(options.heldRetryMs)
+    if (claim._tag === "Held") {
+      // A holder that settled but died before recording its send (or releasing) must not block the recipient.
+      const holder = yield* store.get(claim.by)
+      const settled = Option.isNone(holder) || holder.value.state === "sent" || holder.value.state === "dead"
+      if (!settled) return wait(options.heldRetryMs)
+      const sentAt = Option.isSome(holder) && holder.value.state === "sent" ? holder.value.receipt?.sentAt : undefined
+      yield* sentAt === undefined ? ledger.release(recipient, claim.by) : ledger.record(recipient, sentAt)
+      return wait(0)
+    }
     if (claim._tag === "Blocked") {
       if (entry.policy === "reject") {
         yield* save({
@@ -138,13 +146,10 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
 
     const attempts = entry.attempts + 1
     yield* save({ state: "sending", attempts })
-    const channel = yield* channels.channel(entry.portal).pipe(Effect.either)
-    if (Either.isLeft(channel)) {
-      yield* save({ state: "dead", attempts, lastError: recorded(channel.left) })
-      yield* ledger.release(recipient, entry.id)
-      return done
-    }
-    const outcome = yield* channel.right.send(message).pipe(Effect.either)
+    // The attempt's id is recorded by the portal's holder before it sends: see PortalEntity.
+    const outcome = yield* sender
+      .send(entry.portal, `${entry.id}/${entry.generation}/${attempts}`, message)
+      .pipe(Effect.either)
     const after = yield* Clock.currentTimeMillis
 
     if (Either.isRight(outcome)) {
@@ -178,36 +183,29 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
       return done
     }
 
-    const error = outcome.left as
-      | BitrixError.BitrixError
-      | BitrixError.ValidationError
-      | { readonly _tag: string; readonly message: string }
-    const errorClass = "errorClass" in error ? error.errorClass : "permanent"
+    const error = outcome.left.error
+    const errorClass = error.errorClass
 
-    if (error._tag === "UserMessageLimitError") {
+    if (error.code === "USER_MESSAGE_LIMIT") {
       const lastSent = yield* ledger.lastSent(recipient)
       const ourWindow = lastSent === undefined || lastSent <= after - ledger.options.windowMs
       if (reconciling && ourWindow) {
         // Nobody else sent in the window and we hold the claim: the lost answer was a success.
-        yield* ledger.record(recipient, entry.updatedAt)
+        // Saved first: a step that dies in between leaves a claimed, unrecorded window, which the entry
+        // (now sent) no longer needs; the reverse would leave a recorded window and an unsent entry.
         yield* save({ state: "sent", settlement: "landed", receipt: { requestId: "", sentAt: entry.updatedAt } })
+        yield* ledger.record(recipient, entry.updatedAt)
         return done
       }
       const until = yield* ledger.learn(recipient, after)
       if (entry.policy === "reject") {
         yield* save({
           state: "dead",
-          lastError: recorded({
-            _tag: error._tag,
-            code: "USER_MESSAGE_LIMIT",
-            errorClass: "quota",
-            message: error.message,
-            nextAllowedAt: until
-          })
+          lastError: { ...error, errorClass: "quota", nextAllowedAt: until }
         })
         return done
       }
-      yield* save({ state: "deferred", nextAllowedAt: until, lastError: recorded(error) })
+      yield* save({ state: "deferred", nextAllowedAt: until, lastError: error })
       return wait(until - after)
     }
 
@@ -216,25 +214,25 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
       const tries = entry.state === "ambiguous" ? attempts : 1
       if (exempt || tries > options.reconcileAttempts) {
         // Without the weekly rule a re-send cannot prove anything: an operator decides.
-        yield* save({ state: "ambiguous", lastError: recorded(error) })
+        yield* save({ state: "ambiguous", lastError: error })
         yield* ledger.release(recipient, entry.id)
         return done
       }
       // Keep the claim: nothing else may go to this recipient until we know.
-      yield* save({ state: "ambiguous", lastError: recorded(error) })
+      yield* save({ state: "ambiguous", lastError: error })
       return wait(options.retryDelaysMs[Math.min(tries - 1, options.retryDelaysMs.length - 1)]!)
     }
 
     if (errorClass === "retryable" || errorClass === "rateLimited") {
       const delay = options.retryDelaysMs[attempts - 1]
       if (delay !== undefined) {
-        yield* save({ state: reconciling ? entry.state : "queued", lastError: recorded(error) })
+        yield* save({ state: reconciling ? entry.state : "queued", lastError: error })
         yield* ledger.release(recipient, entry.id)
         return wait(delay)
       }
     }
 
-    yield* save({ state: "dead", lastError: recorded(error) })
+    yield* save({ state: "dead", lastError: error })
     yield* ledger.release(recipient, entry.id)
     return done
   }).pipe(

@@ -1,0 +1,177 @@
+import { type ChildProcess, spawn } from "node:child_process"
+import { createWriteStream } from "node:fs"
+import { createServer } from "node:net"
+import { createInterface } from "node:readline"
+import { fileURLToPath } from "node:url"
+import { SqlClient } from "@effect/sql"
+import * as PgClient from "@effect/sql-pg/PgClient"
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import type { RunningPortalEmulator } from "@linecast/testkit"
+import { startPortalEmulator } from "@linecast/testkit"
+import { Effect, ManagedRuntime, Redacted } from "effect"
+import { dropDatabases, freshDatabase } from "./harness.js"
+
+const root = fileURLToPath(new URL("../../..", import.meta.url))
+const fixture = fileURLToPath(new URL("./fixtures/runner.ts", import.meta.url))
+
+const portalCount = 20
+const usersPerPortal = 30
+const bucket = { limit: 50, drainPerSecond: 2 }
+
+let emulator: RunningPortalEmulator
+const children: Array<ChildProcess> = []
+
+beforeAll(async () => {
+  emulator = await startPortalEmulator()
+})
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill("SIGKILL")
+  await emulator.close()
+  await dropDatabases()
+})
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
+
+interface Runner {
+  readonly child: ChildProcess
+  readonly ready: Promise<void>
+  readonly exited: Promise<number | null>
+}
+
+const startRunner = (setup: object): Runner => {
+  const child = spawn(process.execPath, ["--import", "tsx", "--conditions=@linecast/source", fixture], {
+    cwd: root,
+    env: { ...process.env, LINECAST_TEST_RUNNER: JSON.stringify(setup) },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  children.push(child)
+  let stderr = ""
+  if (process.env.LINECAST_TEST_RUNNER_LOG !== undefined)
+    child.stdout!.pipe(createWriteStream(`${process.env.LINECAST_TEST_RUNNER_LOG}-${children.length}.log`))
+  child.stderr!.on("data", (chunk) => {
+    stderr = (stderr + String(chunk)).slice(-4_000)
+  })
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)))
+  const ready = new Promise<void>((resolve, reject) => {
+    const lines = createInterface({ input: child.stdout! })
+    lines.on("line", (line) => {
+      if (line.includes('"ready"')) resolve()
+    })
+    child.on("exit", (code) => reject(new Error(`runner exited (${code}) before it was ready: ${stderr}`)))
+  })
+  return { child, ready, exited }
+}
+
+const accepted = () => emulator.control.portals().reduce((sum, portal) => sum + portal.counters.accepted, 0)
+
+const until = async (what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 90_000) => {
+  const deadline = Date.now() + timeoutMs
+  while (!(await condition())) {
+    if (process.env.LINECAST_TEST_RUNNER_LOG !== undefined) console.log(what, accepted())
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+}
+
+describe("several runners on PostgreSQL", () => {
+  it("share 20 portals: every message delivered exactly once, no bucket overrun, through a kill and a graceful stop", async () => {
+    const portals = Array.from({ length: portalCount }, (_, index) =>
+      emulator.control.createPortal({
+        id: `shared-${index + 1}`,
+        users: Array.from({ length: usersPerPortal }, (_, user) => ({ id: user + 1, name: `User ${user + 1}` })),
+        webhooks: [{ userId: 1 }],
+        lines: [{}],
+        bucket
+      })
+    )
+    const database = await freshDatabase("postgres")
+    if (database.kind !== "postgres") throw new Error("expected PostgreSQL")
+    const url = Redacted.value(database.url)
+
+    // Runner r enqueues the users u with u % 3 === r, two per portal per wave.
+    const wavesFor = (runner: number) => {
+      const mine = Array.from({ length: usersPerPortal }, (_, user) => user + 1).filter((user) => user % 3 === runner)
+      const waves = []
+      for (let start = 0; start < mine.length; start += 2) {
+        waves.push(
+          portals.flatMap((portal) =>
+            mine.slice(start, start + 2).map((userId) => ({
+              portal: portal.id,
+              lineCode: portal.lineCodes[0]!,
+              userId,
+              key: `${portal.id}/${userId}`
+            }))
+          )
+        )
+      }
+      return waves
+    }
+    const ports = [await freePort(), await freePort(), await freePort()]
+    const runners = ports.map((port, index) =>
+      startRunner({
+        url,
+        port,
+        bucket,
+        portals: portals.map((portal) => ({ id: portal.id, webhookUrl: portal.webhookUrls[0]! })),
+        waves: wavesFor(index),
+        waveMs: 600
+      })
+    )
+    await Promise.all(runners.map((runner) => runner.ready))
+
+    // Kill one runner outright while it sends, and stop another gracefully later.
+    await until("a first share of the messages", () => accepted() >= 100)
+    runners[1]!.child.kill("SIGKILL")
+    await until("a second share of the messages", () => accepted() >= 250)
+    runners[2]!.child.kill("SIGTERM")
+    expect(await runners[2]!.exited).toBe(0)
+
+    const db = ManagedRuntime.make(PgClient.layer({ url: database.url }))
+    const states = () =>
+      db.runPromise(
+        Effect.flatMap(
+          SqlClient.SqlClient,
+          (sql) =>
+            sql<{ state: string; n: number | string }>`SELECT state, COUNT(*) AS n FROM linecast_outbox GROUP BY state`
+        )
+      )
+    try {
+      let last: ReadonlyArray<{ state: string; n: number | string }> = []
+      await until(`every accepted message to be sent (${JSON.stringify(last)})`, async () => {
+        last = await states()
+        return last.length > 0 && last.every((row) => row.state === "sent")
+      }).catch(async (error) => {
+        const stuck = await db.runPromise(
+          Effect.flatMap(
+            SqlClient.SqlClient,
+            (sql) =>
+              sql`SELECT h.entry_id, h.version, h.state, h.body FROM linecast_outbox_history h
+                JOIN linecast_outbox o ON o.id = h.entry_id WHERE o.state <> 'sent' ORDER BY h.entry_id, h.version LIMIT 12`
+          )
+        )
+        throw new Error(`${error.message}: ${JSON.stringify(last)} ${JSON.stringify(stuck)}`)
+      })
+      const total = (await states()).reduce((sum, row) => sum + Number(row.n), 0)
+      expect(total).toBeGreaterThanOrEqual(250)
+      expect(accepted()).toBe(total)
+      for (const portal of portals) {
+        const counters = emulator.control.counters(portal.id)
+        expect(counters.rejected.QUERY_LIMIT_EXCEEDED ?? 0).toBe(0)
+        for (let user = 1; user <= usersPerPortal; user++)
+          expect(emulator.control.inbox(portal.id, user).length).toBeLessThanOrEqual(1)
+      }
+    } finally {
+      await db.dispose()
+      runners[0]!.child.kill("SIGTERM")
+      await runners[0]!.exited
+    }
+  }, 180_000)
+})

@@ -1,7 +1,9 @@
 /**
- * What happened to a relayed message, and how to say it to the person who wrote it: sent, merged
- * into a digest, deferred until a date (Bitrix24's one-message-a-week rule), still on its way, or
- * refused and why. Plain words, no codes unless there is nothing better.
+ * What happened to a relayed message, and how to say it to the person who wrote it. The answer to
+ * the message itself says what delivery accepted (queued, deferred until a date by Bitrix24's
+ * one-message-a-week rule, to be merged into a digest, or refused and why); a later report says how
+ * it ended (delivered, merged into a digest, or not delivered and why). Plain words, no codes
+ * unless there is nothing better.
  *
  * @since 0.1.0
  */
@@ -56,12 +58,12 @@ export const reason = (error: { readonly code?: string; readonly message: string
   (error.code === undefined ? undefined : reasons[error.code]) ?? error.message.replace(/\.$/, "")
 
 /**
- * The outcome of an outbox entry as it stands.
+ * The outcome of an outbox entry as it stands: settled (sent, merged, dead), deferred, or on its way.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const fromEntry = (to: string, entry: OutboxEntry.OutboxEntry): Outcome | undefined => {
+export const fromEntry = (to: string, entry: OutboxEntry.OutboxEntry): Outcome => {
   switch (entry.state) {
     case "sent":
       return entry.settlement === "merged" ? { _tag: "Merged", to } : { _tag: "Sent", to }
@@ -73,13 +75,24 @@ export const fromEntry = (to: string, entry: OutboxEntry.OutboxEntry): Outcome |
         to,
         reason: entry.lastError === undefined ? "it could not be delivered" : reason(entry.lastError)
       }
+    case "ambiguous":
+      return { _tag: "Checking", to, entryId: entry.id }
     default:
-      return undefined
+      return { _tag: "Queued", to, entryId: entry.id }
   }
 }
 
 /**
- * The sentence for one outcome.
+ * Whether the outcome is the end of the story (nothing more to report).
+ *
+ * @since 0.1.0
+ * @category predicates
+ */
+export const isSettled = (outcome: Outcome): boolean =>
+  outcome._tag === "Sent" || outcome._tag === "Merged" || outcome._tag === "Refused"
+
+/**
+ * The answer to the message: what delivery accepted, or how it already ended.
  *
  * @since 0.1.0
  * @category words
@@ -97,7 +110,7 @@ export const words = (outcome: Outcome): string => {
         : `Deferred until ${outcome.until === undefined ? "Bitrix24 allows it" : date(outcome.until)}: Bitrix24 allows one message a week to ${outcome.to}, and this week's is used. Yours is saved and goes out ${when}.`
     }
     case "Queued":
-      return `Saved for ${outcome.to} and on its way; I will tell you when it is delivered.`
+      return `Queued for ${outcome.to}: saved and on its way. I will tell you when it is delivered.`
     case "Checking":
       return `Sent to ${outcome.to}, but Bitrix24's answer was lost; I am checking whether it arrived and will tell you.`
     case "Refused":
@@ -106,19 +119,22 @@ export const words = (outcome: Outcome): string => {
 }
 
 /**
- * The sentence for a message that was waiting and is now settled.
+ * The report sent later, as a reply to the message: how it ended, or (once) that it now waits for
+ * the weekly window. Undefined: nothing worth a message.
  *
  * @since 0.1.0
  * @category words
  */
-export const followUpWords = (outcome: Outcome): string | undefined => {
+export const reportWords = (outcome: Outcome): string | undefined => {
   switch (outcome._tag) {
     case "Sent":
-      return `Delivered to ${outcome.to}: your message that was waiting has gone out.`
+      return `Delivered to ${outcome.to}.`
     case "Merged":
       return `Delivered to ${outcome.to}, merged into a digest with the other messages that were waiting.`
     case "Refused":
       return `Not delivered to ${outcome.to}: ${outcome.reason}.`
+    case "Deferred":
+      return words(outcome)
     default:
       return undefined
   }

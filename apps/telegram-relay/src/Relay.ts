@@ -1,17 +1,20 @@
 /**
  * Relaying, in Effect: a draft (BB-code text and an optional attachment) goes to each recipient
- * through delivery's outbox under an idempotency key derived from the Telegram update, and the
- * outcome is read back from the outbox. Tagged errors become outcomes with a reason, never throws.
+ * through delivery's outbox under an idempotency key derived from the Telegram update, and what
+ * delivery accepted is the answer; the final outcome is reported later (`RelayReports`). Tagged
+ * errors become outcomes with a reason, never throws.
  *
  * @since 0.1.0
  */
+
+import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Attachment, BitrixError } from "@linecast/core"
-import type { EntryNotFoundError, OutboxStore } from "@linecast/delivery"
+import type { OutboxStore } from "@linecast/delivery"
 import { Outbox, PortalChannels } from "@linecast/delivery"
-import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type { Outcome } from "./Outcome.js"
-import { fromEntry, reason } from "./Outcome.js"
+import { fromEntry, isSettled, reason } from "./Outcome.js"
+import { register } from "./RelayReports.js"
 
 /**
  * What to send: BB-code text (already escaped) and an optional attachment.
@@ -55,31 +58,21 @@ export interface RelayTarget {
 export const idempotencyKey = (botId: number, updateId: number, userId: number): string =>
   `telegram:${botId}:${updateId}:${userId}`
 
-const settled = (to: string, entryId: string, waitMs: number) =>
-  Effect.gen(function* () {
-    const outbox = yield* Outbox.Outbox
-    const deadline = (yield* Clock.currentTimeMillis) + waitMs
-    while (true) {
-      const entry = yield* outbox.get(entryId)
-      const outcome = fromEntry(to, entry)
-      if (outcome !== undefined) return outcome
-      if ((yield* Clock.currentTimeMillis) >= deadline) {
-        return entry.state === "ambiguous"
-          ? ({ _tag: "Checking", to, entryId } as const)
-          : ({ _tag: "Queued", to, entryId } as const)
-      }
-      yield* Effect.sleep("100 millis")
-    }
-  })
+/**
+ * The sender's message an outcome's report replies to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Origin {
+  readonly chatId: number
+  readonly messageId: number
+}
 
 const refusedFor =
   (to: string) =>
   (
-    error:
-      | BitrixError.ValidationError
-      | BitrixError.UserMessageLimitError
-      | OutboxStore.OutboxStorageError
-      | EntryNotFoundError
+    error: BitrixError.ValidationError | BitrixError.UserMessageLimitError | OutboxStore.OutboxStorageError
   ): Effect.Effect<Outcome> => {
     switch (error._tag) {
       case "OutboxStorageError":
@@ -88,8 +81,6 @@ const refusedFor =
           to,
           reason: "it could not be saved right now (nothing was sent); please try again"
         })
-      case "EntryNotFoundError":
-        return Effect.succeed({ _tag: "Refused", to, reason: "it is no longer in the outbox" })
       case "UserMessageLimitError":
         return Effect.succeed({ _tag: "Deferred", to, until: error.nextAllowedAt, digest: false, entryId: "" })
       default:
@@ -98,7 +89,11 @@ const refusedFor =
   }
 
 /**
- * Enqueues the draft for each recipient and waits up to `waitMs` for each outcome.
+ * Enqueues the draft for each recipient and answers what delivery accepted, without waiting for
+ * the send: queued, deferred until the recipient's window opens (the weekly ledger knows it is
+ * closed), to be merged into a digest, refused and why; or, for a re-delivered update whose entry
+ * has settled, how it ended. Every entry still on its way is registered for a later report (a
+ * reply to `origin`).
  *
  * @since 0.1.0
  * @category relaying
@@ -108,8 +103,8 @@ export const relay = (
   recipients: ReadonlyArray<Recipient>,
   target: RelayTarget,
   key: (userId: number) => string,
-  waitMs: number
-): Effect.Effect<ReadonlyArray<Outcome>, never, Outbox.Outbox> =>
+  origin: Origin
+): Effect.Effect<ReadonlyArray<Outcome>, never, Outbox.Outbox | SqlClient.SqlClient> =>
   Effect.forEach(recipients, (recipient) =>
     Effect.gen(function* () {
       const outbox = yield* Outbox.Outbox
@@ -123,12 +118,35 @@ export const relay = (
         },
         { idempotencyKey: key(recipient.userId), portal: target.portal, policy: target.policy }
       )
-      return yield* settled(to, entry.id, waitMs)
+      let outcome = fromEntry(to, entry)
+      if (outcome._tag === "Queued") {
+        // The ledger knows the window is closed: the workflow will defer it (or merge it) too.
+        const until = yield* outbox.nextAllowedAt({
+          portal: target.portal,
+          lineCode: target.lineCode,
+          userId: recipient.userId
+        })
+        if (until !== undefined) {
+          outcome = { _tag: "Deferred", to, until, digest: target.policy === "digest", entryId: entry.id }
+        }
+      }
+      if (!isSettled(outcome)) {
+        yield* register({
+          entryId: entry.id,
+          chatId: origin.chatId,
+          messageId: origin.messageId,
+          to,
+          told: outcome._tag === "Deferred" ? "deferred" : "waiting"
+        }).pipe(
+          Effect.catchAll((error) => Effect.logWarning(`no report will follow for entry ${entry.id}: ${error.message}`))
+        )
+      }
+      return outcome
     }).pipe(Effect.catchAll(refusedFor(recipient.name)))
   )
 
 /**
- * Reads an entry again: its outcome once settled, or undefined while it waits.
+ * Reads an entry again: its outcome as it stands, or undefined when it cannot be read.
  *
  * @since 0.1.0
  * @category relaying

@@ -74,10 +74,12 @@ export interface RelayOptions {
   readonly apiRoot?: string | undefined
   /** What `getMe` answers, to start without calling it. */
   readonly botInfo?: unknown
-  /** How long a reply waits for the outcome before saying "queued". Default 5 s. */
-  readonly outcomeWaitMs: number
-  /** How often a queued or deferred message is checked to tell its sender when it went out. Default 30 s. */
+  /** How often the messages still on their way are checked, to report how they ended. Default 5 s. */
   readonly followUpPollMs: number
+  /** An album is complete once no part has come for this long. Default 1 s. */
+  readonly albumQuietMs: number
+  /** Updates handled at once (across chats; one chat's are always one after another). Default 100. */
+  readonly concurrency: number
 }
 
 /**
@@ -89,8 +91,9 @@ export const defaults = {
   policy: "defer",
   mediaTtlSeconds: 30 * 24 * 3600,
   maxMediaBytes: 20 * 1024 * 1024,
-  outcomeWaitMs: 5_000,
-  followUpPollMs: 30_000
+  followUpPollMs: 5_000,
+  albumQuietMs: 1_000,
+  concurrency: 100
 } as const
 
 const ids = (name: string) => Config.array(Config.integer(), name).pipe(Config.withDefault([] as Array<number>))
@@ -168,8 +171,9 @@ export const config: Config.Config<RelayOptions> = Config.all({
       },
       listen: { host: settings.host, port: settings.port },
       apiRoot: Option.getOrUndefined(settings.apiRoot),
-      outcomeWaitMs: defaults.outcomeWaitMs,
-      followUpPollMs: defaults.followUpPollMs
+      followUpPollMs: defaults.followUpPollMs,
+      albumQuietMs: defaults.albumQuietMs,
+      concurrency: defaults.concurrency
     }
     return Either.right(options)
   })

@@ -10,6 +10,7 @@ import * as Redacted from "effect/Redacted"
 import { Bot } from "grammy"
 import type { UserFromGetMe } from "grammy/types"
 import { access } from "./features/access.js"
+import { albums } from "./features/albums.js"
 import { fallback } from "./features/fallback.js"
 import { help } from "./features/help.js"
 import { messages } from "./features/messages.js"
@@ -55,7 +56,7 @@ export const makeBot = (
     ctx.relay = { ...services, botId: ctx.me.id }
     return next()
   })
-  bot.use(access, help, send, quota, status, messages, fallback)
+  bot.use(access, albums, help, send, quota, status, messages, fallback)
   bot.catch(async (error) => {
     services.log("error", `update ${error.ctx.update.update_id} failed: ${describeError(error.error)}`)
     await error.ctx

@@ -19,7 +19,7 @@ const main = async () => {
     Layer.provide(OpenChannel.layerConfig()),
     Layer.provide(clients)
   )
-  const layer = Delivery.layer().pipe(Layer.provideMerge(channels), Layer.provide(DeliveryDatabase.layerConfig))
+  const layer = Delivery.layer().pipe(Layer.provideMerge(channels), Layer.provideMerge(DeliveryDatabase.layerConfig))
   const relay = await startRelay(options, layer)
   process.stdout.write(`${JSON.stringify({ url: relay.url, mode: options.mode })}\n`)
   const stop = () => {

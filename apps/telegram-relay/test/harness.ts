@@ -8,7 +8,8 @@ import { Delivery, DeliveryDatabase, PortalChannels } from "@linecast/delivery"
 import type { RunningPortalEmulator, RunningTelegramEmulator } from "@linecast/testkit"
 import { Effect, Layer, Redacted } from "effect"
 import type { RelayOptions } from "../src/RelayConfig.js"
-import type { RunningRelay } from "../src/startRelay.js"
+import type { RelayRequirements } from "../src/RelayContext.js"
+import type { StartedRelay } from "../src/startRelay.js"
 import { startRelay } from "../src/startRelay.js"
 
 /** Core's channel over the portal's incoming webhook; the real 50/2 bucket unless told `unlimited`. */
@@ -42,10 +43,10 @@ export interface RelaySetup {
   readonly options?: Partial<RelayOptions>
 }
 
-/** The relay on both emulators; the portal's week and delivery's ledger shortened alike. */
-export const startTestRelay = (setup: RelaySetup): Promise<RunningRelay> => {
+/** Delivery on SQLite and the portal emulator; the portal's week and delivery's ledger shortened alike. */
+export const testDelivery = (setup: RelaySetup): Layer.Layer<RelayRequirements, unknown> => {
   const windowMs = (setup.windowSeconds ?? 2) * 1000
-  const layer = Delivery.layer({
+  return Delivery.layer({
     ledger: { windowMs, probeAfterMs: 500, exemptPortals: setup.nfr === true ? ["default"] : [] },
     retries: { heldRetryMs: 100, retryDelaysMs: [100, 200, 400, 800] },
     sharding: { entityMessagePollInterval: "100 millis", entityTerminationTimeout: "1 second" }
@@ -53,34 +54,38 @@ export const startTestRelay = (setup: RelaySetup): Promise<RunningRelay> => {
     Layer.provideMerge(
       PortalChannels.layerSingle("default").pipe(Layer.provide(webhookChannel(setup.portal, setup.budget)))
     ),
-    Layer.provide(DeliveryDatabase.layer({ kind: "sqlite", filename: setup.database ?? freshSqliteFile() }))
-  )
-  return startRelay(
-    {
-      token: Redacted.make(setup.telegram.token),
-      mode: "polling",
-      operators: [operator],
-      operatorChats: [],
-      routing: {
-        lineCode: setup.portal.lineCode,
-        recipients: { boris: 2, carla: 3, dmitri: 4 },
-        groups: { sales: [2, 4] },
-        routes: { [String(operator)]: "carla" },
-        mentions: { boris_tg: 2 }
-      },
-      portal: "default",
-      policy: "defer",
-      media: { secret: Redacted.make(mediaSecret), ttlSeconds: 3600, maxBytes: 1024 * 1024 },
-      listen: { host: "127.0.0.1", port: 0 },
-      apiRoot: setup.telegram.apiRoot,
-      botInfo: setup.telegram.botInfo,
-      outcomeWaitMs: 3_000,
-      followUpPollMs: 200,
-      ...setup.options
-    },
-    layer
+    Layer.provideMerge(DeliveryDatabase.layer({ kind: "sqlite", filename: setup.database ?? freshSqliteFile() }))
   )
 }
+
+/** The relay's settings for the emulators. */
+export const testOptions = (setup: RelaySetup): RelayOptions => ({
+  token: Redacted.make(setup.telegram.token),
+  mode: "polling",
+  operators: [operator],
+  operatorChats: [],
+  routing: {
+    lineCode: setup.portal.lineCode,
+    recipients: { boris: 2, carla: 3, dmitri: 4 },
+    groups: { sales: [2, 4] },
+    routes: { [String(operator)]: "carla" },
+    mentions: { boris_tg: 2 }
+  },
+  portal: "default",
+  policy: "defer",
+  media: { secret: Redacted.make(mediaSecret), ttlSeconds: 3600, maxBytes: 1024 * 1024 },
+  listen: { host: "127.0.0.1", port: 0 },
+  apiRoot: setup.telegram.apiRoot,
+  botInfo: setup.telegram.botInfo,
+  followUpPollMs: 200,
+  albumQuietMs: 300,
+  concurrency: 100,
+  ...setup.options
+})
+
+/** The relay on both emulators, on its own runtime. */
+export const startTestRelay = (setup: RelaySetup): Promise<StartedRelay> =>
+  startRelay(testOptions(setup), testDelivery(setup))
 
 /** Polls until `check` holds; fails the test after `timeoutMs` (not a timing assertion). */
 export const eventually = async (check: () => boolean | Promise<boolean>, what: string, timeoutMs = 15_000) => {

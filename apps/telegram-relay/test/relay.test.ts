@@ -1,10 +1,11 @@
+import * as SqlClient from "@effect/sql/SqlClient"
 import { BBCode } from "@linecast/core"
 import { Outbox } from "@linecast/delivery"
-import type { RunningPortalEmulator, RunningTelegramEmulator, TelegramEntity } from "@linecast/testkit"
+import type { RunningPortalEmulator, RunningTelegramEmulator, SentByBot, TelegramEntity } from "@linecast/testkit"
 import { startPortalEmulator, startTelegramEmulator } from "@linecast/testkit"
 import { Effect, Redacted } from "effect"
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest"
-import type { RunningRelay } from "../src/startRelay.js"
+import type { StartedRelay } from "../src/startRelay.js"
 import {
   eventually,
   freshSqliteFile,
@@ -33,7 +34,7 @@ beforeEach(() => {
 })
 
 const withRelay = async (
-  use: (relay: RunningRelay) => Promise<void>,
+  use: (relay: StartedRelay) => Promise<void>,
   options: Parameters<typeof startTestRelay>[0]["options"] = {}
 ) => {
   const relay = await startTestRelay({ telegram, portal, options })
@@ -59,6 +60,34 @@ const over = (
 
 const inbox = (userId: number) => portal.control.inbox("demo", userId)
 
+const isReport = (text: string) => /^(Delivered|Not delivered)/.test(text)
+/** The answers to the operator's messages (not the reports that follow). */
+const answers = () => replies(telegram, operator).filter((text) => !isReport(text))
+/** The reports sent to the operator so far that match. */
+const reports = (pattern: RegExp) =>
+  telegram.control
+    .sent(operator)
+    .filter((sent) => sent.method === "sendMessage" && isReport(sent.text ?? "") && pattern.test(sent.text ?? ""))
+/** Waits for a report to the operator. */
+const reportMatching = (pattern: RegExp) =>
+  telegram.control.waitForSent(
+    (sent) => sent.chatId === operator && isReport(sent.text ?? "") && pattern.test(sent.text ?? ""),
+    15_000
+  )
+/** The message a reply answers. */
+const repliedTo = (sent: SentByBot) =>
+  (sent.params.reply_parameters as { readonly message_id?: number } | undefined)?.message_id
+/** The reports the relay still owes (rows in its table). */
+const owedReports = (relay: StartedRelay) =>
+  relay
+    .run(
+      Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql<{ n: number }>`SELECT COUNT(*) AS n FROM linecast_telegram_reports`
+      )
+    )
+    .then((rows) => Number(rows[0]?.n ?? -1))
+
 describe("the Telegram relay", () => {
   it("relays an operator's text with entities as the right BB codes, escaping the rest", () =>
     withRelay(async () => {
@@ -75,8 +104,13 @@ describe("the Telegram relay", () => {
         over(text, "@boris_tg", "mention"),
         over(text, "@nobody", "mention")
       ]
-      telegram.control.sendCommand({ user: operator }, "send", args, entities)
-      expect(await replyMatching(telegram, operator, /Sent|Not sent/)).toBe("Sent to boris.")
+      const update = telegram.control.sendCommand({ user: operator }, "send", args, entities)
+      expect(await replyMatching(telegram, operator, /Queued|Not sent/)).toMatch(
+        /^Queued for boris: saved and on its way/
+      )
+      const report = await reportMatching(/Delivered|Not delivered/)
+      expect(report.text).toBe("Delivered to boris.")
+      expect(repliedTo(report)).toBe((update.message as { message_id: number }).message_id)
       expect(inbox(2).map((message) => message.message)).toEqual([
         `Hello [b]bold [i]italic[/i][/b] [u]under[/u] [s]strike[/s] [url=https://example.com/a?b=1]link[/url] [code]code[/code] [USER=2]@boris_tg[/USER] @nobody ${BBCode.escapeText("[b]x[/b] a--b")}`
       ])
@@ -92,7 +126,8 @@ describe("the Telegram relay", () => {
         width: 800,
         height: 600
       })
-      expect(await replyMatching(telegram, operator, /Sent|Not sent/)).toBe("Sent to carla.")
+      expect(await replyMatching(telegram, operator, /Queued|Not sent/)).toMatch(/^Queued for carla/)
+      expect((await reportMatching(/Delivered|Not delivered/)).text).toBe("Delivered to carla.")
       const [message] = inbox(3)
       expect(message?.message).toBe("[b]Look[/b] at this")
       const attach = JSON.stringify(message?.attach)
@@ -120,7 +155,8 @@ describe("the Telegram relay", () => {
         fileName: "report.csv",
         mimeType: "text/csv"
       })
-      expect(await replyMatching(telegram, operator, /Sent|Not sent/)).toBe("Sent to carla.")
+      expect(await replyMatching(telegram, operator, /Queued|Not sent/)).toMatch(/^Queued for carla/)
+      expect((await reportMatching(/Delivered|Not delivered/)).text).toBe("Delivered to carla.")
       const [message] = inbox(3)
       expect(message?.message).toBe("File: report.csv")
       expect(JSON.stringify(message?.attach)).toMatch(/"FILE":\[\{"LINK":"[^"]+","NAME":"report.csv","SIZE":4\}\]/)
@@ -165,8 +201,9 @@ describe("the Telegram relay", () => {
   it("answers a second message in the same week as deferred, and delivers it when the window opens", () =>
     withRelay(async () => {
       telegram.control.sendCommand({ user: operator }, "send", "boris first")
-      expect(await replyMatching(telegram, operator, /Sent|Deferred|Not sent/)).toBe("Sent to boris.")
-      telegram.control.sendCommand({ user: operator }, "send", "boris second")
+      expect(await replyMatching(telegram, operator, /Queued|Deferred|Not sent/)).toMatch(/^Queued for boris/)
+      expect((await reportMatching(/Delivered|Not delivered/)).text).toBe("Delivered to boris.")
+      const second = telegram.control.sendCommand({ user: operator }, "send", "boris second")
       const deferred = await replyMatching(telegram, operator, /Deferred|Not sent/)
       expect(deferred).toMatch(
         /^Deferred until \d{4}-\d\d-\d\d \d\d:\d\d UTC: Bitrix24 allows one message a week to boris, and this week's is used\./
@@ -177,22 +214,23 @@ describe("the Telegram relay", () => {
       )
       await eventually(() => inbox(2).length === 2, "the deferred message to be delivered")
       expect(inbox(2).map((message) => message.message)).toEqual(["first", "second"])
-      expect(await replyMatching(telegram, operator, /^Delivered/)).toBe(
-        "Delivered to boris: your message that was waiting has gone out."
-      )
+      await eventually(() => reports(/^Delivered to boris\.$/).length === 2, "the second report")
+      expect(repliedTo(reports(/^Delivered/)[1]!)).toBe((second.message as { message_id: number }).message_id)
     }))
 
   it("merges what waits into a digest when configured so, and says so", () =>
     withRelay(
       async () => {
         telegram.control.sendCommand({ user: operator }, "send", "dmitri one")
-        expect(await replyMatching(telegram, operator, /Sent|Not sent/)).toBe("Sent to dmitri.")
+        expect(await replyMatching(telegram, operator, /Queued|Not sent/)).toMatch(/^Queued for dmitri/)
+        expect((await reportMatching(/Delivered|Not delivered/)).text).toBe("Delivered to dmitri.")
         telegram.control.sendCommand({ user: operator }, "send", "dmitri two")
         expect(await replyMatching(telegram, operator, /digest/)).toMatch(
           /will be merged into one digest that goes out on/
         )
         await eventually(() => inbox(4).length === 2, "the digest to be delivered")
         expect(inbox(4)[1]?.message).toContain("two")
+        await eventually(() => reports(/^Delivered to dmitri/).length === 2, "the digest's report")
       },
       { policy: "digest" }
     ))
@@ -201,18 +239,123 @@ describe("the Telegram relay", () => {
     withRelay(async (relay) => {
       const names = ["boris", "carla", "dmitri", "5", "6"]
       for (const name of names) telegram.control.sendCommand({ user: operator }, "send", `${name} in order`)
-      await eventually(() => replies(telegram, operator).length === names.length, "five answers")
-      expect(replies(telegram, operator)).toEqual([
-        "Sent to boris.",
-        "Sent to carla.",
-        "Sent to dmitri.",
-        "Sent to user 5.",
-        "Sent to user 6."
+      await eventually(() => answers().length === names.length, "five answers")
+      expect(answers().map((text) => /^Queued for ([^:]+):/.exec(text)?.[1])).toEqual([
+        "boris",
+        "carla",
+        "dmitri",
+        "user 5",
+        "user 6"
       ])
       const entries = await relay.run(Effect.flatMap(Outbox.Outbox, (outbox) => outbox.list()))
       const byCreation = [...entries].sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))
       expect(byCreation.map((entry) => entry.message.userId)).toEqual([2, 3, 4, 5, 6])
     }))
+
+  it("sends a photo captioned /send <user> <text> to that user, its caption's formatting kept", () =>
+    withRelay(async () => {
+      const caption = "/send boris look here"
+      telegram.control.sendPhoto({ user: operator }, new Uint8Array([0xff, 0xd8, 1]), {
+        caption,
+        captionEntities: [
+          { type: "bot_command", offset: 0, length: 5 },
+          { type: "bold", offset: caption.indexOf("look"), length: 4 }
+        ],
+        width: 640,
+        height: 480
+      })
+      expect(await replyMatching(telegram, operator, /Queued|Not sent|Usage/)).toMatch(/^Queued for boris/)
+      expect((await reportMatching(/Delivered|Not delivered/)).text).toBe("Delivered to boris.")
+      const [message] = inbox(2)
+      expect(message?.message).toBe("[b]look[/b] here")
+      expect(JSON.stringify(message?.attach)).toMatch(
+        /"IMAGE":\[\{"NAME":"photo-[^"]+\.jpg","LINK":"[^"]+\/media\/[^"]+","WIDTH":640,"HEIGHT":480\}\]/
+      )
+      expect(inbox(3)).toHaveLength(0)
+    }))
+
+  it("sends an album as one message with an IMAGE block per photo, to the route or to the /send in its caption", () =>
+    withRelay(async (relay) => {
+      const photos = [1, 2, 3].map((n) => ({ bytes: new Uint8Array([0xff, 0xd8, n]), width: 100 * n, height: 100 }))
+      const parts = telegram.control.sendAlbum({ user: operator }, photos, { caption: "Our trip" })
+      const answer = await telegram.control.waitForSent(
+        (sent) => sent.chatId === operator && /Queued|Not sent/.test(sent.text ?? ""),
+        15_000
+      )
+      expect(answer.text).toMatch(/^Queued for carla/)
+      expect(repliedTo(answer)).toBe((parts[0]!.message as { message_id: number }).message_id)
+      expect((await reportMatching(/Delivered|Not delivered/)).text).toBe("Delivered to carla.")
+      const [message] = inbox(3)
+      expect(message?.message).toBe("Our trip")
+      const images = JSON.stringify(message?.attach).match(/"IMAGE":\[\{[^}]*"LINK":"[^"]+"/g) ?? []
+      expect(images).toHaveLength(3)
+      for (const image of images) expect(image).toContain(`${relay.url}/media/`)
+      expect(JSON.stringify(message?.attach).match(/"WIDTH":\d+/g)).toEqual([
+        '"WIDTH":100',
+        '"WIDTH":200',
+        '"WIDTH":300'
+      ])
+
+      const caption = "/send boris two pics"
+      telegram.control.sendAlbum({ user: operator }, photos.slice(0, 2), {
+        caption,
+        captionEntities: [{ type: "bot_command", offset: 0, length: 5 }]
+      })
+      expect((await reportMatching(/^Delivered to boris/)).text).toBe("Delivered to boris.")
+      expect(inbox(2).map((sent) => sent.message)).toEqual(["two pics"])
+      expect(JSON.stringify(inbox(2)[0]?.attach).match(/"IMAGE"/g)).toHaveLength(2)
+      expect(answers().filter((text) => text.startsWith("Queued"))).toHaveLength(2)
+      expect(inbox(3)).toHaveLength(1)
+    }))
+
+  it("reports a message that could not be delivered, with the reason in plain words", () =>
+    withRelay(
+      async () => {
+        telegram.control.sendCommand({ user: operator }, "send", "boris hello")
+        expect(await replyMatching(telegram, operator, /Queued|Not sent/)).toMatch(/^Queued for boris/)
+        const report = await reportMatching(/Delivered|Not delivered/)
+        expect(report.text).toMatch(/^Not delivered to boris: [a-z].*\.$/)
+        expect(report.text).not.toMatch(/[A-Z_]{6,}/)
+        expect(inbox(2)).toHaveLength(0)
+      },
+      {
+        routing: {
+          lineCode: "f".repeat(32),
+          recipients: { boris: 2 },
+          groups: {},
+          routes: {},
+          mentions: {}
+        }
+      }
+    ))
+
+  it("sends each report once, across restarts", async () => {
+    const database = freshSqliteFile()
+    portal.control.configure("demo", { faults: { hangRate: 1, hangMs: 5_000 } })
+    const first = await startTestRelay({ telegram, portal, database })
+    telegram.control.sendCommand({ user: operator }, "send", "boris across restarts")
+    expect(await replyMatching(telegram, operator, /Queued|Not sent/)).toMatch(/^Queued for boris/)
+    await first.stop()
+    portal.control.configure("demo", { faults: { hangRate: 0 } })
+    const second = await startTestRelay({ telegram, portal, database })
+    try {
+      expect((await reportMatching(/Delivered|Not delivered/)).text).toBe("Delivered to boris.")
+      await eventually(async () => (await owedReports(second)) === 0, "the report to be marked as sent")
+    } finally {
+      await second.stop()
+    }
+    const third = await startTestRelay({ telegram, portal, database })
+    try {
+      // A later report comes from a later sweep of the same table: had the first been owed still, it
+      // would have been sent by then.
+      telegram.control.sendCommand({ user: operator }, "send", "carla after the restarts")
+      await reportMatching(/^Delivered to carla/)
+      expect(reports(/^Delivered to boris/)).toHaveLength(1)
+      expect(inbox(2).map((message) => message.message)).toEqual(["across restarts"])
+    } finally {
+      await third.stop()
+    }
+  })
 
   it("refuses a non-operator politely and relays nothing", () =>
     withRelay(async (relay) => {
@@ -231,10 +374,12 @@ describe("the Telegram relay", () => {
       async (relay) => {
         expect(telegram.control.webhook?.url).toBe(relay.webhookUrl)
         const update = telegram.control.sendCommand({ user: operator }, "send", "boris only once")
-        expect(await replyMatching(telegram, operator, /Sent|Not sent/)).toBe("Sent to boris.")
+        expect(await replyMatching(telegram, operator, /Queued|Not sent/)).toMatch(/^Queued for boris/)
+        expect((await reportMatching(/Delivered|Not delivered/)).text).toBe("Delivered to boris.")
         telegram.control.redeliver(update.update_id)
-        await eventually(() => replies(telegram, operator).length === 2, "the second answer")
-        expect(replies(telegram, operator)[1]).toBe("Sent to boris.")
+        // The entry is settled: the answer says how it ended, and no report is owed any more.
+        expect(await replyMatching(telegram, operator, /^Sent/)).toBe("Sent to boris.")
+        expect(await owedReports(relay)).toBe(0)
         expect(inbox(2).map((message) => message.message)).toEqual(["only once"])
         const forged = await fetch(relay.webhookUrl!, {
           method: "POST",
@@ -257,7 +402,7 @@ describe("the Telegram relay", () => {
     withRelay(async () => {
       telegram.control.tooManyRequests({ retryAfter: 1, count: 1, methods: ["sendMessage"] })
       telegram.control.sendCommand({ user: operator }, "send", "carla hello")
-      expect(await replyMatching(telegram, operator, /Sent|Not sent/)).toBe("Sent to carla.")
+      expect(await replyMatching(telegram, operator, /Queued|Not sent/)).toMatch(/^Queued for carla/)
       expect(telegram.control.counters.tooManyRequests).toBe(1)
     }))
 
@@ -265,11 +410,9 @@ describe("the Telegram relay", () => {
     const database = freshSqliteFile()
     // The portal holds every request: the send is under way when the relay stops.
     portal.control.configure("demo", { faults: { hangRate: 1, hangMs: 5_000 } })
-    const first = await startTestRelay({ telegram, portal, database, options: { outcomeWaitMs: 300 } })
+    const first = await startTestRelay({ telegram, portal, database })
     telegram.control.sendCommand({ user: operator }, "send", "boris in flight")
-    expect(await replyMatching(telegram, operator, /on its way|checking/)).toMatch(
-      /^Saved for boris and on its way|checking/
-    )
+    expect(await replyMatching(telegram, operator, /Queued|Not sent/)).toMatch(/^Queued for boris/)
     telegram.control.sendCommand({ user: operator }, "send", "carla right at the stop")
     await first.stop()
     portal.control.configure("demo", { faults: { hangRate: 0 } })
@@ -279,6 +422,9 @@ describe("the Telegram relay", () => {
       await eventually(() => telegram.control.pendingUpdates().length === 0, "the updates to be confirmed")
       expect(inbox(2).map((message) => message.message)).toEqual(["in flight"])
       expect(inbox(3).map((message) => message.message)).toEqual(["right at the stop"])
+      // The reports owed survive the restart.
+      await reportMatching(/^Delivered to boris/)
+      await reportMatching(/^Delivered to carla/)
     } finally {
       await second.stop()
     }
@@ -312,7 +458,7 @@ describe("the Telegram relay", () => {
     try {
       await withRelay(async () => {
         telegram.control.sendPhoto({ user: operator }, new Uint8Array([1, 2, 3]), { caption: "pic" })
-        expect(await replyMatching(telegram, operator, /Sent|Not sent/)).toBe("Sent to carla.")
+        expect((await reportMatching(/Delivered|Not delivered/)).text).toBe("Delivered to carla.")
         const link = /"LINK":"([^"]+)"/.exec(JSON.stringify(inbox(3)[0]?.attach))![1]!.replaceAll("\\/", "/")
         // Telegram forgets the file: the link fails, and the failure is logged.
         telegram.control.reset()

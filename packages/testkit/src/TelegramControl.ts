@@ -269,6 +269,8 @@ export class TelegramControl {
       readonly height?: number
       /** Overrides the reported `file_size` (to claim a large file without storing one). */
       readonly fileSize?: number
+      /** Part of an album (see `sendAlbum`). */
+      readonly mediaGroupId?: string
     } = {}
   ): TelegramUpdate {
     const width = options.width ?? 1280
@@ -284,8 +286,35 @@ export class TelegramControl {
     })
     return this.injectMessage(from, {
       photo: [size(thumbnail, 0.25), size(full, 1)],
+      ...(options.mediaGroupId === undefined ? {} : { media_group_id: options.mediaGroupId }),
       ...this.caption(options)
     })
+  }
+
+  /**
+   * An album (a media group): one update per photo, in order, sharing a `media_group_id`, the
+   * caption on the first as Telegram puts it.
+   */
+  sendAlbum(
+    from: From,
+    photos: ReadonlyArray<{
+      readonly bytes: Uint8Array
+      readonly width?: number
+      readonly height?: number
+      readonly fileSize?: number
+    }>,
+    options: { readonly caption?: string; readonly captionEntities?: ReadonlyArray<TelegramEntity> } = {}
+  ): ReadonlyArray<TelegramUpdate> {
+    const mediaGroupId = String(BigInt(`0x${randomBytes(7).toString("hex")}`))
+    return photos.map((photo, index) =>
+      this.sendPhoto({ user: from.user, ...(from.chat === undefined ? {} : { chat: from.chat }) }, photo.bytes, {
+        ...(photo.width === undefined ? {} : { width: photo.width }),
+        ...(photo.height === undefined ? {} : { height: photo.height }),
+        ...(photo.fileSize === undefined ? {} : { fileSize: photo.fileSize }),
+        ...(index === 0 ? options : {}),
+        mediaGroupId
+      })
+    )
   }
 
   /** A document (any file), stored with its name and MIME type. */

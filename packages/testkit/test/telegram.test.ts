@@ -78,6 +78,35 @@ describe("the Telegram Bot API emulator", () => {
     expect(badFile).toMatchObject({ error_code: 400, description: "Bad Request: invalid file_id" })
   })
 
+  it("sends an album as one update per photo, in order, sharing a media_group_id, the caption on the first", async () => {
+    telegram.control.reset()
+    const photos = [new Uint8Array([1, 1]), new Uint8Array([2, 2, 2]), new Uint8Array([3])]
+    const updates = telegram.control.sendAlbum(
+      { user: 503 },
+      photos.map((bytes, index) => ({ bytes, width: 100 * (index + 1), height: 50 })),
+      { caption: "trip", captionEntities: [{ type: "bold", offset: 0, length: 4 }] }
+    ) as ReadonlyArray<any>
+    expect(updates).toHaveLength(3)
+    const groups = new Set(updates.map((update) => update.message.media_group_id))
+    expect(groups.size).toBe(1)
+    expect([...groups][0]).toMatch(/^\d+$/)
+    expect(updates.map((update) => update.message.caption)).toEqual(["trip", undefined, undefined])
+    expect(updates[0].message.caption_entities).toEqual([{ type: "bold", offset: 0, length: 4 }])
+    expect(updates.map((update) => update.update_id)).toEqual(
+      [...updates.map((update) => update.update_id)].sort((a, b) => a - b)
+    )
+    expect(updates.map((update) => update.message.photo[1].width)).toEqual([100, 200, 300])
+    const api = botFor().api
+    for (const [index, update] of updates.entries()) {
+      const file = await api.getFile(update.message.photo[1].file_id)
+      const response = await fetch(`${telegram.apiRoot}/file/bot${telegram.token}/${file.file_path}`)
+      expect(new Uint8Array(await response.arrayBuffer())).toEqual(photos[index])
+    }
+    expect(telegram.control.pendingUpdates().map((update) => update.update_id)).toEqual(
+      updates.map((update) => update.update_id)
+    )
+  })
+
   it("answers 400s for bad parameters and 404 for an unknown method", async () => {
     telegram.control.reset()
     const api = botFor().api

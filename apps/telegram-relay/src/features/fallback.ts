@@ -14,8 +14,11 @@ import type { RelayContext } from "../RelayContext.js"
 export const fallback = new Composer<RelayContext>()
 
 fallback.on("message", (ctx) => {
-  const command = ctx.message.entities?.find((entity) => entity.type === "bot_command" && entity.offset === 0)
-  const name = command === undefined ? undefined : (ctx.message.text ?? "").slice(0, command.length)
+  const message = ctx.message
+  const command = (message.entities ?? message.caption_entities)?.find(
+    (entity) => entity.type === "bot_command" && entity.offset === 0
+  )
+  const name = command === undefined ? undefined : (message.text ?? message.caption ?? "").slice(0, command.length)
   return answer(
     ctx,
     name === undefined

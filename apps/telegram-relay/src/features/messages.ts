@@ -18,7 +18,8 @@ export const messages = new Composer<RelayContext>()
 messages.on("message", async (ctx, next) => {
   const message = ctx.message
   // Commands nobody above knew go on to the fallback.
-  if (message.entities?.some((entity) => entity.type === "bot_command" && entity.offset === 0)) return next()
+  const entities = message.entities ?? message.caption_entities
+  if (entities?.some((entity) => entity.type === "bot_command" && entity.offset === 0)) return next()
   const recipients = route(ctx.relay.options.routing, ctx.chat.id)
   const draft = draftOf(message, ctx.relay)
   if (draft._tag === "Refused") return answer(ctx, `Not sent: ${draft.reason}.`)

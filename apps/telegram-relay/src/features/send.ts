@@ -1,15 +1,15 @@
 /**
  * `/send <user> <text>` and `/broadcast <group> <text>`: the text after the name keeps its
- * formatting; an unknown name or a missing text sends nothing and says so.
+ * formatting; a photo or a document whose caption is the command goes with it. An unknown name or
+ * nothing to send sends nothing and says so.
  *
  * @since 0.1.0
  */
 import { Composer } from "grammy"
 import { answer, relayAndAnswer } from "../internal/answer.js"
-import { commandArguments } from "../internal/drafts.js"
+import { commandArguments, draftOf } from "../internal/drafts.js"
 import { group, recipient } from "../internal/routing.js"
 import type { RelayContext } from "../RelayContext.js"
-import { toBBCode } from "../TelegramEntities.js"
 
 /**
  * @since 0.1.0
@@ -17,20 +17,33 @@ import { toBBCode } from "../TelegramEntities.js"
  */
 export const send = new Composer<RelayContext>()
 
-const bodyOf = (ctx: RelayContext) => {
+/** The command's target and draft: its text after the name, and the photo or document it captions. */
+const argumentsOf = (ctx: RelayContext) => {
   const message = ctx.msg!
   const { target, bodyStart } = commandArguments(message)
-  const text = message.text ?? ""
-  const body =
-    bodyStart >= text.length
-      ? ""
-      : toBBCode(text, message.entities ?? [], { mentions: ctx.relay.options.routing.mentions }, bodyStart)
-  return { target, body }
+  const text = message.text ?? message.caption ?? ""
+  const hasMedia = message.text === undefined
+  const empty = !hasMedia && (bodyStart >= text.length || text.slice(bodyStart).trim() === "")
+  return { target, empty, draft: empty ? undefined : draftOf(message, ctx.relay, bodyStart) }
 }
 
-send.command("send", async (ctx) => {
-  const { target, body } = bodyOf(ctx)
-  if (target === "" || body.trim() === "") {
+/**
+ * A predicate for a photo or document captioned `/name ...` (grammY's `command` reads texts only);
+ * `/name@bot` counts when it names this bot.
+ */
+const captionedWith = (name: string) => (ctx: RelayContext) => {
+  const message = ctx.message
+  const entity = message?.caption_entities?.find(
+    (candidate) => candidate.type === "bot_command" && candidate.offset === 0
+  )
+  if (message?.caption === undefined || entity === undefined) return false
+  const [command, bot] = message.caption.slice(1, entity.length).split("@")
+  return command?.toLowerCase() === name && (bot === undefined || bot.toLowerCase() === ctx.me.username.toLowerCase())
+}
+
+const sendHandler = async (ctx: RelayContext) => {
+  const { target, empty, draft } = argumentsOf(ctx)
+  if (target === "" || empty || draft === undefined) {
     return answer(ctx, "Usage: /send <user> <text>, for example /send boris Hello! Nothing was sent.")
   }
   const to = recipient(ctx.relay.options.routing, target)
@@ -41,12 +54,13 @@ send.command("send", async (ctx) => {
       `I do not know "${target}", so nothing was sent. Use a Bitrix24 user id${names.length === 0 ? "" : ` or one of: ${names.join(", ")}`}.`
     )
   }
-  return relayAndAnswer(ctx, { text: body }, [to])
-})
+  if (draft._tag === "Refused") return answer(ctx, `Not sent: ${draft.reason}.`)
+  return relayAndAnswer(ctx, draft.draft, [to])
+}
 
-send.command("broadcast", async (ctx) => {
-  const { target, body } = bodyOf(ctx)
-  if (target === "" || body.trim() === "") {
+const broadcastHandler = async (ctx: RelayContext) => {
+  const { target, empty, draft } = argumentsOf(ctx)
+  if (target === "" || empty || draft === undefined) {
     return answer(ctx, "Usage: /broadcast <group> <text>, for example /broadcast sales Meeting at 3. Nothing was sent.")
   }
   const members = group(ctx.relay.options.routing, target)
@@ -57,5 +71,11 @@ send.command("broadcast", async (ctx) => {
       `There is no group "${target}", so nothing was sent.${names.length === 0 ? "" : ` Groups: ${names.join(", ")}.`}`
     )
   }
-  return relayAndAnswer(ctx, { text: body }, members)
-})
+  if (draft._tag === "Refused") return answer(ctx, `Not sent: ${draft.reason}.`)
+  return relayAndAnswer(ctx, draft.draft, members)
+}
+
+send.command("send", sendHandler)
+send.filter(captionedWith("send"), sendHandler)
+send.command("broadcast", broadcastHandler)
+send.filter(captionedWith("broadcast"), broadcastHandler)

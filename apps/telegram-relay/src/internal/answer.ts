@@ -1,5 +1,4 @@
 /** Relays a draft and tells the sender the outcome, in the same words whatever the feature. */
-import type { Outcome } from "../Outcome.js"
 import { words } from "../Outcome.js"
 import type { Draft, Recipient, RelayTarget } from "../Relay.js"
 import { idempotencyKey, relay } from "../Relay.js"
@@ -19,9 +18,7 @@ export const answer = (ctx: RelayContext, text: string) =>
       : { reply_parameters: { message_id: ctx.msg.message_id, allow_sending_without_reply: true } })
   })
 
-const waiting = (outcome: Outcome): boolean =>
-  (outcome._tag === "Deferred" || outcome._tag === "Queued" || outcome._tag === "Checking") && outcome.entryId !== ""
-
+/** Relays a draft and answers with what delivery accepted; the final outcome is reported later. */
 export const relayAndAnswer = async (
   ctx: RelayContext,
   draft: Draft,
@@ -30,15 +27,10 @@ export const relayAndAnswer = async (
   const services = ctx.relay
   const updateId = ctx.update.update_id
   const outcomes = await services.run(
-    relay(
-      draft,
-      recipients,
-      targetOf(services),
-      (userId) => idempotencyKey(services.botId, updateId, userId),
-      services.options.outcomeWaitMs
-    )
+    relay(draft, recipients, targetOf(services), (userId) => idempotencyKey(services.botId, updateId, userId), {
+      chatId: ctx.chat!.id,
+      messageId: ctx.msg!.message_id
+    })
   )
   await answer(ctx, outcomes.map(words).join("\n"))
-  const chatId = ctx.chat?.id
-  if (chatId !== undefined) for (const outcome of outcomes) if (waiting(outcome)) services.followUp(chatId, outcome)
 }

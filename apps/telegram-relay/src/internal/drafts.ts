@@ -34,18 +34,15 @@ export const unsupportedKind = (message: Message): string | undefined => {
   return undefined
 }
 
-/**
- * The draft of a message; `from` skips the start of the text (a command and its arguments).
- * Photos take the largest size; media over the size limit are refused before anything is stored.
- */
-export const draftOf = (message: Message, relay: RelayServices, from = 0): DraftResult => {
-  const mentions = relay.options.routing.mentions
+/** One message's photo or document as an attachment block, with a word for it; undefined: neither. */
+export const mediaOf = (
+  message: Message,
+  relay: RelayServices
+):
+  | { readonly _tag: "Media"; readonly block: Attachment.AttachmentBlock; readonly label: string }
+  | { readonly _tag: "Refused"; readonly reason: string }
+  | undefined => {
   const maxBytes = relay.options.media.maxBytes
-  if (message.text !== undefined) {
-    return { _tag: "Draft", draft: { text: toBBCode(message.text, message.entities ?? [], { mentions }, from) } }
-  }
-  const caption =
-    message.caption === undefined ? undefined : toBBCode(message.caption, message.caption_entities ?? [], { mentions })
   if (message.photo !== undefined && message.photo.length > 0) {
     const largest = message.photo.reduce((best, size) =>
       size.width * size.height > best.width * best.height ? size : best
@@ -59,11 +56,9 @@ export const draftOf = (message: Message, relay: RelayServices, from = 0): Draft
     const name = `photo-${largest.file_unique_id}.jpg`
     const link = relay.mediaLink({ fileId: largest.file_id, name, mimeType: "image/jpeg" })
     return {
-      _tag: "Draft",
-      draft: {
-        text: caption ?? BBCode.toText("Photo"),
-        attachment: [Attachment.image({ link, name, width: largest.width, height: largest.height })]
-      }
+      _tag: "Media",
+      block: Attachment.image({ link, name, width: largest.width, height: largest.height }),
+      label: "Photo"
     }
   }
   if (message.document !== undefined) {
@@ -77,23 +72,77 @@ export const draftOf = (message: Message, relay: RelayServices, from = 0): Draft
     const name = document.file_name ?? `file-${document.file_unique_id}`
     const link = relay.mediaLink({ fileId: document.file_id, name, mimeType: document.mime_type })
     return {
-      _tag: "Draft",
-      draft: {
-        text: caption ?? BBCode.toText(`File: ${name}`),
-        attachment: [
-          Attachment.file({
-            link,
-            name,
-            ...(document.file_size === undefined || document.file_size <= 0 ? {} : { size: document.file_size })
-          })
-        ]
-      }
+      _tag: "Media",
+      block: Attachment.file({
+        link,
+        name,
+        ...(document.file_size === undefined || document.file_size <= 0 ? {} : { size: document.file_size })
+      }),
+      label: `File: ${name}`
     }
   }
-  const kind = unsupportedKind(message)
+  return undefined
+}
+
+const unsupported = (message: Message): DraftResult => ({
+  _tag: "Refused",
+  reason: `${unsupportedKind(message) ?? "this kind of message"} cannot be sent to Bitrix24; I relay text, photos and documents`
+})
+
+/** A message's text or caption as BB code, from `from` on (after a command and its arguments). */
+export const textOf = (message: Message, relay: RelayServices, from = 0): string | undefined => {
+  const mentions = relay.options.routing.mentions
+  if (message.text !== undefined) return toBBCode(message.text, message.entities ?? [], { mentions }, from)
+  if (message.caption === undefined) return undefined
+  return toBBCode(message.caption, message.caption_entities ?? [], { mentions }, from)
+}
+
+/**
+ * The draft of a message; `from` skips the start of its text or caption (a command and its
+ * arguments). Photos take the largest size; media over the size limit are refused before anything
+ * is stored.
+ */
+export const draftOf = (message: Message, relay: RelayServices, from = 0): DraftResult => {
+  const text = textOf(message, relay, from)
+  if (message.text !== undefined) return { _tag: "Draft", draft: { text: text ?? "" } }
+  const media = mediaOf(message, relay)
+  if (media === undefined) return unsupported(message)
+  if (media._tag === "Refused") return media
   return {
-    _tag: "Refused",
-    reason: `${kind ?? "this kind of message"} cannot be sent to Bitrix24; I relay text, photos and documents`
+    _tag: "Draft",
+    draft: {
+      text: text === undefined || text.trim() === "" ? BBCode.toText(media.label) : text,
+      attachment: [media.block]
+    }
+  }
+}
+
+/**
+ * An album (the messages of one media group, in order) as one draft: one block per photo or
+ * document, the caption (from `from` on, when it is the command's) as the text.
+ */
+export const albumDraftOf = (
+  parts: ReadonlyArray<Message>,
+  relay: RelayServices,
+  caption: { readonly message: Message; readonly from: number } | undefined
+): DraftResult => {
+  const blocks: Array<Attachment.AttachmentBlock> = []
+  for (const part of parts) {
+    const media = mediaOf(part, relay)
+    if (media === undefined) return unsupported(part)
+    if (media._tag === "Refused") return media
+    blocks.push(media.block)
+  }
+  const text = caption === undefined ? undefined : textOf(caption.message, relay, caption.from)
+  return {
+    _tag: "Draft",
+    draft: {
+      text:
+        text === undefined || text.trim() === ""
+          ? BBCode.toText(blocks.length === 1 ? "Photo" : `Album (${blocks.length})`)
+          : text,
+      attachment: blocks
+    }
   }
 }
 
@@ -102,8 +151,10 @@ export const draftOf = (message: Message, relay: RelayServices, from = 0): Draft
  * the text, so that the rest keeps its entities).
  */
 export const commandArguments = (message: Message): { readonly target: string; readonly bodyStart: number } => {
-  const text = message.text ?? ""
-  const command = (message.entities ?? []).find((entity) => entity.type === "bot_command" && entity.offset === 0)
+  const text = message.text ?? message.caption ?? ""
+  const command = (message.entities ?? message.caption_entities ?? []).find(
+    (entity) => entity.type === "bot_command" && entity.offset === 0
+  )
   let at = command === undefined ? 0 : command.length
   while (at < text.length && /\s/.test(text[at]!)) at++
   const targetStart = at

@@ -34,6 +34,10 @@ export default defineConfig({
       {
         extends: true,
         test: { name: "node-plugin", root: "apps/node-plugin", include: ["test/**/*.test.ts"] }
+      },
+      {
+        extends: true,
+        test: { name: "console", root: "apps/console", include: ["test/**/*.test.ts"] }
       }
     ],
     testTimeout: 30_000,

@@ -7,9 +7,10 @@
  */
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type { SqlClient } from "@effect/sql/SqlClient"
 import { OpenChannel, type PortalAuth, RateBudget, TokenStore } from "@linecast/core"
 import { EventInbox, EventProcessor, type Rules } from "@linecast/crm-webhook"
-import { Delivery, DeliveryDatabase, type Outbox, PortalChannels } from "@linecast/delivery"
+import { Delivery, DeliveryDatabase, type Outbox, PortalChannels, type PortalSender } from "@linecast/delivery"
 import * as Layer from "effect/Layer"
 
 /**
@@ -44,6 +45,8 @@ export type Services =
   | OpenChannel.OpenChannel
   | Outbox.Outbox
   | PortalChannels.PortalChannels
+  | PortalSender.PortalSender
+  | SqlClient
   | EventInbox.EventInbox
   | EventProcessor.EventProcessor
 

@@ -1,5 +1,5 @@
 import { execFile, spawn } from "node:child_process"
-import { mkdtempSync } from "node:fs"
+import { mkdtempSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { createInterface } from "node:readline"
@@ -76,6 +76,28 @@ describe("the linecast CLI", () => {
     const quota = await linecast(["quota", "5", "--json"])
     expect(JSON.parse(quota.stdout)).toEqual({ userId: 5, nextAllowedAt: null })
   })
+
+  it("sends an array of messages from a file with a progress bar, and refuses the whole file when one is bad", async () => {
+    const folder = mkdtempSync(join(tmpdir(), "linecast-cli-file-"))
+    const good = join(folder, "good.json")
+    writeFileSync(good, JSON.stringify([4, 5, 6].map((userId) => ({ userId, message: `bulk ${userId}` }))))
+    const queued = await linecast(["send", "--file", good, "--queue", "bulk", "--progress"])
+    expect(queued.code).toBe(0)
+    expect(queued.stderr).toMatch(/queueing \[.*\] 3\/3/)
+    expect(queued.stdout.trim().split("\n")).toHaveLength(3)
+    const listed = await linecast(["outbox", "list", "--json", "--limit", "500"])
+    const keys = JSON.parse(listed.stdout).map((entry: { idempotencyKey: string }) => entry.idempotencyKey)
+    expect(keys).toEqual(expect.arrayContaining(["bulk/0", "bulk/1", "bulk/2"]))
+    const bad = join(folder, "bad.json")
+    writeFileSync(bad, JSON.stringify([{ userId: 4, message: "fine" }, { userId: 5, message: "  " }]))
+    const refused = await linecast(["send", "--file", bad, "--queue", "bad"])
+    expect(refused.code).toBe(2)
+    expect(refused.stderr).toMatch(/MESSAGE_EMPTY/)
+    const after = await linecast(["outbox", "list", "--json", "--limit", "500"])
+    expect(JSON.parse(after.stdout).map((entry: { idempotencyKey: string }) => entry.idempotencyKey)).not.toContain(
+      "bad/0"
+    )
+  }, 90_000)
 
   it("never prints the webhook code, even when it fails", async () => {
     const outputs = [

@@ -38,6 +38,13 @@ export interface CliConfig {
   /** `LINECAST_EVENTS_DOMAIN`, `LINECAST_APPLICATION_TOKEN`: the portal whose events `serve` accepts. */
   readonly eventsDomain: Option.Option<string>
   readonly applicationToken: Option.Option<Redacted.Redacted<string>>
+  /** `LINECAST_CONSOLE=1` (or `serve --console`): the operator console outside demo mode (always on in demo mode). */
+  readonly console: boolean
+  /** `LINECAST_CONSOLE_TOKEN`: the console's credential, required outside demo mode. */
+  readonly consoleToken: Option.Option<Redacted.Redacted<string>>
+  /** `LINECAST_CONSOLE_HOST` (127.0.0.1) and `LINECAST_CONSOLE_PORT` (the listener's port + 1; 0 when it is 0). */
+  readonly consoleHost: string
+  readonly consolePort: Option.Option<number>
 }
 
 const oauth = Config.all({
@@ -48,6 +55,14 @@ const oauth = Config.all({
   refreshToken: Config.redacted("LINECAST_REFRESH_TOKEN"),
   tokenUrl: Config.option(Config.string("LINECAST_TOKEN_URL"))
 })
+
+const portNumber = (name: string) =>
+  Config.integer(name).pipe(
+    Config.validate({
+      message: "Expected a port number from 0 to 65535",
+      validation: (port) => port >= 0 && port <= 65_535
+    })
+  )
 
 /**
  * @since 0.1.0
@@ -62,15 +77,13 @@ export const config: Config.Config<CliConfig> = Config.all({
   rulesFile: Config.option(Config.string("LINECAST_RULES")),
   host: Config.string("LINECAST_HOST").pipe(Config.withDefault("127.0.0.1")),
   // 0 asks for a free port (tests); Config.port refuses it.
-  port: Config.integer("LINECAST_PORT").pipe(
-    Config.validate({
-      message: "Expected a port number from 0 to 65535",
-      validation: (port) => port >= 0 && port <= 65_535
-    }),
-    Config.withDefault(3000)
-  ),
+  port: portNumber("LINECAST_PORT").pipe(Config.withDefault(3000)),
   eventsDomain: Config.option(Config.string("LINECAST_EVENTS_DOMAIN")),
-  applicationToken: Config.option(Config.redacted("LINECAST_APPLICATION_TOKEN"))
+  applicationToken: Config.option(Config.redacted("LINECAST_APPLICATION_TOKEN")),
+  console: Config.boolean("LINECAST_CONSOLE").pipe(Config.withDefault(false)),
+  consoleToken: Config.option(Config.redacted("LINECAST_CONSOLE_TOKEN")),
+  consoleHost: Config.string("LINECAST_CONSOLE_HOST").pipe(Config.withDefault("127.0.0.1")),
+  consolePort: Config.option(portNumber("LINECAST_CONSOLE_PORT"))
 })
 
 /**

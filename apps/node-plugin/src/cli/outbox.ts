@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as CliConfig from "./CliConfig.js"
 import { CliError } from "./CliError.js"
+import { forEachWithProgress, progressFlag } from "./progress.js"
 import { withService } from "./withService.js"
 
 const json = Options.boolean("json").pipe(Options.withDescription("Print JSON instead of a table"))
@@ -49,16 +50,37 @@ const list = Command.make("list", { json, state, limit }, (options) =>
   })
 ).pipe(Command.withDescription("List outbox entries"))
 
-const replay = Command.make("replay", { ids: Args.text({ name: "id" }).pipe(Args.repeated), json }, (options) =>
-  Effect.gen(function* () {
-    const replayed = yield* withService(yield* loadConfig, () =>
-      Effect.flatMap(Outbox.Outbox, (outbox) => Effect.forEach(options.ids, (id) => outbox.replay(id)))
-    )
-    yield* Console.log(
-      options.json ? JSON.stringify(replayed) : replayed.map((entry) => `replayed ${entry.id}`).join("\n")
-    )
-  })
-).pipe(Command.withDescription("Send dead or ambiguous entries again"))
+const replayState = Options.choice("state", ["dead", "ambiguous"]).pipe(
+  Options.optional,
+  Options.withDescription("Replay every entry in this state (besides the ids given)")
+)
+
+const replay = Command.make(
+  "replay",
+  { ids: Args.text({ name: "id" }).pipe(Args.repeated), state: replayState, json, progress: progressFlag },
+  (options) =>
+    Effect.gen(function* () {
+      const replayed = yield* withService(yield* loadConfig, () =>
+        Effect.gen(function* () {
+          const outbox = yield* Outbox.Outbox
+          const inState = yield* Option.match(options.state, {
+            onNone: () => Effect.succeed([]),
+            onSome: (state) =>
+              Effect.map(outbox.list({ state, limit: 100_000 }), (entries) => entries.map((entry) => entry.id))
+          })
+          const ids = [...new Set([...options.ids, ...inState])]
+          return yield* forEachWithProgress(
+            ids,
+            { label: "replaying", json: options.json, forced: options.progress },
+            (id) => outbox.replay(id)
+          )
+        })
+      )
+      yield* Console.log(
+        options.json ? JSON.stringify(replayed) : replayed.map((entry) => `replayed ${entry.id}`).join("\n")
+      )
+    })
+).pipe(Command.withDescription("Send dead or ambiguous entries again (by id, or all of a state with --state)"))
 
 const purge = Command.make("purge", { state, json }, (options) =>
   Effect.gen(function* () {

@@ -12,10 +12,13 @@ import { Command, Options } from "@effect/cli"
 import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
+import type { DemoInbox } from "@linecast/console"
 import { OpenChannel, PortalAuth, RateBudget, RetryPolicy, TokenStore } from "@linecast/core"
 import { CrmListener, EventBinding, type Rules } from "@linecast/crm-webhook"
-import type { DeliveryDatabase } from "@linecast/delivery"
+import { type DeliveryDatabase, PortalSender } from "@linecast/delivery"
+import { RelayConfig, runRelay } from "@linecast/telegram-relay"
 import { startPortalEmulator } from "@linecast/testkit"
+import * as Config from "effect/Config"
 import * as Console from "effect/Console"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -26,6 +29,7 @@ import * as LinecastService from "../LinecastService.js"
 import * as CliConfig from "./CliConfig.js"
 import { CliError, fromError } from "./CliError.js"
 import * as Connection from "./connection.js"
+import * as ConsoleMount from "./consoleMount.js"
 
 /** The events the demo binds, and the rules it runs. */
 const demoEvents = ["ONCRMDEALADD", "ONCRMDEALUPDATE", "ONCRMLEADADD"] as const
@@ -63,7 +67,14 @@ interface Setup {
   /** In demo mode: binds the listener to the emulated portal's events. */
   readonly bind: (handlerUrl: string) => Effect.Effect<void, unknown>
   readonly portalUrl: string
-  readonly demo: Option.Option<{ readonly controlUrl: string }>
+  readonly demo: Option.Option<{
+    readonly controlUrl: string
+    /** The emulated portal's inboxes and users, for the console. */
+    readonly inbox: Effect.Effect<ReadonlyArray<DemoInbox.DemoInboxMessage>>
+    readonly users: ReadonlyArray<DemoInbox.DemoUser>
+  }>
+  /** What the console must never send. */
+  readonly secrets: ReadonlyArray<Redacted.Redacted<string>>
 }
 
 const clients = Layer.mergeAll(NodeHttpClient.layerUndici, RateBudget.layer(), TokenStore.layerMemory())
@@ -103,7 +114,31 @@ const demoSetup = (cliConfig: CliConfig.CliConfig) =>
       bind: (handlerUrl: string) =>
         Effect.asVoid(EventBinding.bind(appChannel, { handlerUrl, events: [...demoEvents] })),
       portalUrl: emulator.url,
-      demo: Option.some({ controlUrl: `${emulator.url}/_emulator` })
+      demo: Option.some({
+        controlUrl: `${emulator.url}/_emulator`,
+        inbox: Effect.sync(() =>
+          emulator.control.inbox("demo").map((received) => ({
+            id: received.id,
+            userId: received.userId,
+            lineCode: received.lineCode,
+            message: received.message,
+            attach: received.attach,
+            keyboard: received.keyboard,
+            receivedAt: received.receivedAt
+          }))
+        ),
+        users: [...emulator.control.portal("demo").users.values()].map((user) => ({
+          id: user.id,
+          name: `${user.name} ${user.lastName}`
+        }))
+      }),
+      secrets: [
+        Redacted.make(emulator.webhookUrl),
+        Redacted.make(app.clientSecret),
+        Redacted.make(installation.accessToken),
+        Redacted.make(installation.refreshToken),
+        Redacted.make(installation.applicationToken)
+      ]
     } satisfies Setup
   })
 
@@ -119,17 +154,45 @@ const portalSetup = (cliConfig: CliConfig.CliConfig) =>
       events,
       bind: () => Effect.void,
       portalUrl: auth._tag === "OAuth" ? auth.restUrl : `https://${auth.host}/`,
-      demo: Option.none()
+      demo: Option.none(),
+      secrets: [
+        ...Option.toArray(cliConfig.webhookUrl),
+        ...Option.toArray(cliConfig.applicationToken),
+        ...Option.toArray(cliConfig.consoleToken),
+        ...Option.match(cliConfig.oauth, {
+          onNone: () => [],
+          onSome: (oauth) => [oauth.clientSecret, oauth.accessToken, oauth.refreshToken]
+        })
+      ]
     } satisfies Setup
   })
 
+/**
+ * The Telegram relay runs beside the listener when `LINECAST_TELEGRAM_BOT_TOKEN` is set (its settings in
+ * `@linecast/telegram-relay`'s `RelayConfig`), on the same delivery: one runner per database. A routing
+ * `lineCode` of `default` means the service's own line (`LINECAST_LINE_CODE`, or the demo's).
+ */
+const telegramRelay = (setup: Setup, cliConfig: CliConfig.CliConfig) =>
+  Effect.gen(function* () {
+    const token = yield* Config.option(Config.redacted("LINECAST_TELEGRAM_BOT_TOKEN"))
+    if (Option.isNone(token)) return Option.none()
+    const options = yield* RelayConfig.config
+    const serviceLine = Option.orElse(cliConfig.lineCode, () => Option.fromNullable(setup.rules.rules[0]?.lineCode))
+    const lineCode =
+      options.routing.lineCode === "default" ? Option.getOrElse(serviceLine, () => "") : options.routing.lineCode
+    return Option.some({ ...options, routing: { ...options.routing, lineCode } })
+  }).pipe(Effect.mapError((error) => new CliError({ kind: "invalid", message: String(error) })))
+
 const json = Options.boolean("json").pipe(Options.withDescription("Print one JSON line instead of the human summary"))
+const consoleFlag = Options.boolean("console").pipe(
+  Options.withDescription("Serve the operator console (needs LINECAST_CONSOLE_TOKEN; always on in demo mode)")
+)
 
 /**
  * @since 0.1.0
  * @category commands
  */
-export const serve = Command.make("serve", { json }, ({ json }) =>
+export const serve = Command.make("serve", { json, console: consoleFlag }, ({ json, console: consoleRequested }) =>
   Effect.gen(function* () {
     const cliConfig = yield* CliConfig.config.pipe(
       Effect.mapError((error) => new CliError({ kind: "invalid", message: String(error) }))
@@ -151,6 +214,43 @@ export const serve = Command.make("serve", { json }, ({ json }) =>
     const url = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : "unix socket"
     const eventsUrl = `${url}/bitrix/events`
     yield* setup.bind(eventsUrl).pipe(Effect.mapError(fromError))
+    const operatorConsole = yield* ConsoleMount.mount({
+      cliConfig,
+      requested: consoleRequested,
+      mode: setup.mode,
+      services: context,
+      lineCodes: [
+        ...new Set([...Option.toArray(cliConfig.lineCode), ...setup.rules.rules.map((rule) => rule.lineCode)])
+      ],
+      portals: Effect.map(
+        Effect.option(Context.get(context, PortalSender.PortalSender).status(LinecastService.portalId)),
+        (status) => [
+          {
+            id: LinecastService.portalId,
+            domain: Option.getOrUndefined(Option.map(setup.events, (events) => events.domain)),
+            // The limit is core's default bucket; operating time is not reported yet.
+            budget: Option.getOrUndefined(Option.map(status, (found) => ({ level: found.bucketLevel, limit: 50 }))),
+            breaker: Option.getOrUndefined(Option.map(status, (found) => found.breaker)),
+            token: setup.auth._tag === "Webhook" ? "webhook" : undefined
+          }
+        ]
+      ),
+      demo: Option.map(setup.demo, (demo) => ({ inbox: demo.inbox, users: demo.users })),
+      secrets: setup.secrets
+    })
+    const relay = yield* telegramRelay(setup, cliConfig).pipe(
+      Effect.flatMap(
+        Option.match({
+          onNone: () => Effect.succeedNone,
+          onSome: (options) =>
+            runRelay(options).pipe(
+              Effect.provide(context),
+              Effect.map(Option.some),
+              Effect.mapError((error) => new CliError({ kind: "transient", message: error.message }))
+            )
+        })
+      )
+    )
     const demoCommand = Option.map(
       setup.demo,
       (demo) =>
@@ -167,6 +267,8 @@ export const serve = Command.make("serve", { json }, ({ json }) =>
           portal: setup.portalUrl,
           database,
           rules: setup.rules.rules.length,
+          ...Option.match(operatorConsole, { onNone: () => ({}), onSome: (mounted) => ({ console: mounted.url }) }),
+          ...Option.match(relay, { onNone: () => ({}), onSome: (running) => ({ telegram: running.url }) }),
           ...Option.match(demoCommand, { onNone: () => ({}), onSome: (command) => ({ demoCommand: command }) }),
           ...Option.match(inboxCommand, { onNone: () => ({}), onSome: (command) => ({ inboxCommand: command }) })
         })
@@ -181,6 +283,16 @@ export const serve = Command.make("serve", { json }, ({ json }) =>
           `  portal        ${setup.portalUrl}${setup.mode === "demo" ? "   (emulated; its control API is under /_emulator/)" : ""}`,
           `  database      ${database}`,
           `  rules         ${setup.rules.rules.map((rule) => rule.name).join(", ") || "none"}`,
+          ...Option.match(relay, {
+            onNone: () => [],
+            onSome: (running) => [`  telegram      @${running.bot.botInfo.username}   (media links ${running.url})`]
+          }),
+          ...Option.match(operatorConsole, {
+            onNone: () => [],
+            onSome: (mounted) => [
+              `  console       ${mounted.url}${mounted.protected ? "   (credential: LINECAST_CONSOLE_TOKEN)" : "   (demo: no credential)"}`
+            ]
+          }),
           ...Option.match(demoCommand, {
             onNone: () => [],
             onSome: (command) => [
@@ -188,7 +300,11 @@ export const serve = Command.make("serve", { json }, ({ json }) =>
               "Add a deal in the emulated portal; its CRM event comes here and a message goes to the deal's assignee:",
               `  ${command}`,
               "Then read the assignee's inbox:",
-              `  ${Option.getOrElse(inboxCommand, () => "")}`
+              `  ${Option.getOrElse(inboxCommand, () => "")}`,
+              ...Option.match(operatorConsole, {
+                onNone: () => [],
+                onSome: (mounted) => ["Or watch it go out and arrive in the console:", `  ${mounted.url}#/inbox`]
+              })
             ]
           }),
           "",

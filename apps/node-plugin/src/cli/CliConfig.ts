@@ -45,6 +45,11 @@ export interface CliConfig {
   /** `LINECAST_CONSOLE_HOST` (127.0.0.1) and `LINECAST_CONSOLE_PORT` (the listener's port + 1; 0 when it is 0). */
   readonly consoleHost: string
   readonly consolePort: Option.Option<number>
+  /**
+   * `LINECAST_RUNNER_PORT` (and `LINECAST_RUNNER_HOST`, 127.0.0.1): this process is one of several runners
+   * sharing the PostgreSQL database of `LINECAST_DATABASE_URL`, reachable by the others at that address.
+   */
+  readonly runner: Option.Option<{ readonly host: string; readonly port: number }>
 }
 
 const oauth = Config.all({
@@ -83,7 +88,13 @@ export const config: Config.Config<CliConfig> = Config.all({
   console: Config.boolean("LINECAST_CONSOLE").pipe(Config.withDefault(false)),
   consoleToken: Config.option(Config.redacted("LINECAST_CONSOLE_TOKEN")),
   consoleHost: Config.string("LINECAST_CONSOLE_HOST").pipe(Config.withDefault("127.0.0.1")),
-  consolePort: Config.option(portNumber("LINECAST_CONSOLE_PORT"))
+  consolePort: Config.option(portNumber("LINECAST_CONSOLE_PORT")),
+  runner: Config.option(
+    Config.all({
+      host: Config.string("LINECAST_RUNNER_HOST").pipe(Config.withDefault("127.0.0.1")),
+      port: portNumber("LINECAST_RUNNER_PORT")
+    })
+  )
 })
 
 /**

@@ -198,7 +198,18 @@ export const serve = Command.make("serve", { json, console: consoleFlag }, ({ js
       Effect.mapError((error) => new CliError({ kind: "invalid", message: String(error) }))
     )
     const setup: Setup = CliConfig.hasPortal(cliConfig) ? yield* portalSetup(cliConfig) : yield* demoSetup(cliConfig)
-    const service = LinecastService.layer({ auth: setup.auth, database: setup.database, rules: setup.rules })
+    if (Option.isSome(cliConfig.runner) && setup.database.kind !== "postgres") {
+      return yield* new CliError({
+        kind: "invalid",
+        message: "LINECAST_RUNNER_PORT needs LINECAST_DATABASE_URL: several runners share a PostgreSQL database"
+      })
+    }
+    const service = LinecastService.layer({
+      auth: setup.auth,
+      database: setup.database,
+      rules: setup.rules,
+      delivery: { runner: Option.getOrUndefined(cliConfig.runner) }
+    })
     const portals = Option.match(setup.events, {
       onNone: () => [],
       onSome: (events) => [

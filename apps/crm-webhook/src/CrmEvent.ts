@@ -6,10 +6,11 @@
  * @since 0.1.0
  */
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as ParseResult from "effect/ParseResult"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as Qs from "qs"
+import { parseForm } from "./internal/formBody.js"
 
 /**
  * The CRM events Linecast acts on.
@@ -105,49 +106,62 @@ export class MalformedEventError extends Schema.TaggedError<MalformedEventError>
   }
 }
 
-const decodeWire = Schema.decodeUnknown(EventWire, { errors: "first", onExcessProperty: "ignore" })
+const decodeWire = Schema.decodeUnknownEither(EventWire, { errors: "first", onExcessProperty: "ignore" })
+
+const malformed = (reason: string) => Either.left(new MalformedEventError({ reason }))
 
 /**
- * Parses a body by its content type. Form bodies are read as PHP reads them (nested brackets,
- * limited depth and parameter count, so a hostile body cannot make the parser work hard).
+ * Reads a body by its content type, synchronously (the listener's hot path runs no Effect per
+ * request). Form bodies are read as PHP reads them (nested brackets, limited depth and parameter
+ * count, so a hostile body cannot make the parser work hard).
+ *
+ * @since 0.1.0
+ * @category parsing
+ */
+export const decode = (body: string, contentType: string | undefined): Either.Either<CrmEvent, MalformedEventError> => {
+  const type = (contentType ?? "").toLowerCase()
+  let raw: unknown
+  if (type.includes("application/json")) {
+    try {
+      raw = JSON.parse(body)
+    } catch {
+      return malformed("malformed JSON")
+    }
+  } else {
+    raw = parseForm(body, { depth: 5, parameterLimit: 100 })
+  }
+  const decoded = decodeWire(raw)
+  if (Either.isLeft(decoded)) {
+    // The path and the kind of problem, never the value: it may be a token.
+    const issue = ParseResult.ArrayFormatter.formatErrorSync(decoded.left)[0]
+    const path = issue === undefined || issue.path.length === 0 ? "the body" : issue.path.join(".")
+    return malformed(`${path} ${issue?._tag === "Missing" ? "is missing" : "is not valid"}`)
+  }
+  const wire = decoded.right
+  const event = wire.event.toUpperCase()
+  const id = wire.data?.FIELDS?.ID
+  if (id === undefined && isCrmEvent(event)) return malformed("a CRM event without data[FIELDS][ID]")
+  return Either.right({
+    event,
+    handlerId: wire.event_handler_id,
+    entityId: id === undefined ? "" : String(id),
+    ts: Number(wire.ts),
+    domain: wire.auth.domain,
+    memberId: wire.auth.member_id,
+    applicationToken: Redacted.make(wire.auth.application_token),
+    accessToken: wire.auth.access_token === undefined ? undefined : Redacted.make(wire.auth.access_token),
+    userId: wire.auth.user_id
+  })
+}
+
+/**
+ * `decode` as an Effect.
  *
  * @since 0.1.0
  * @category parsing
  */
 export const parse = (body: string, contentType: string | undefined): Effect.Effect<CrmEvent, MalformedEventError> =>
-  Effect.gen(function* () {
-    const type = (contentType ?? "").toLowerCase()
-    const raw: unknown = type.includes("application/json")
-      ? yield* Effect.try({
-          try: () => JSON.parse(body) as unknown,
-          catch: () => new MalformedEventError({ reason: "malformed JSON" })
-        })
-      : Qs.parse(body, { depth: 5, parameterLimit: 100, arrayLimit: 0, allowPrototypes: false, plainObjects: true })
-    const wire = yield* decodeWire(raw).pipe(
-      Effect.mapError(
-        (error) =>
-          new MalformedEventError({
-            reason: ParseResult.TreeFormatter.formatErrorSync(error).split("\n").slice(-1)[0]!.trim()
-          })
-      )
-    )
-    const event = wire.event.toUpperCase()
-    const id = wire.data?.FIELDS?.ID
-    if (id === undefined && isCrmEvent(event)) {
-      return yield* new MalformedEventError({ reason: "a CRM event without data[FIELDS][ID]" })
-    }
-    return {
-      event,
-      handlerId: wire.event_handler_id,
-      entityId: id === undefined ? "" : String(id),
-      ts: Number(wire.ts),
-      domain: wire.auth.domain,
-      memberId: wire.auth.member_id,
-      applicationToken: Redacted.make(wire.auth.application_token),
-      accessToken: wire.auth.access_token === undefined ? undefined : Redacted.make(wire.auth.access_token),
-      userId: wire.auth.user_id
-    }
-  })
+  Effect.suspend(() => decode(body, contentType))
 
 /**
  * The entity an event is about (`deal`, `lead`, `contact`), from its name.

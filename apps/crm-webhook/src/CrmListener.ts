@@ -7,21 +7,28 @@
  * 401 for a wrong or missing token; 403 for a portal it does not serve; 413 for an oversized body.
  * Nothing is stored for a 4xx, and no answer ever echoes a token.
  *
+ * Two ways to mount it, with the same checks and guarantees: `router`, an `@effect/platform` router,
+ * and `handler`, a node:http request listener that answers events with no Effect per request (the
+ * fast path; its other routes go to the router). Either way an event is answered 200 only after its
+ * inbox row is committed.
+ *
  * @since 0.1.0
  */
-import { createHash, timingSafeEqual } from "node:crypto"
+import type { IncomingMessage, ServerResponse } from "node:http"
 import * as HttpRouter from "@effect/platform/HttpRouter"
 import * as HttpServerRequest from "@effect/platform/HttpServerRequest"
 import * as HttpServerResponse from "@effect/platform/HttpServerResponse"
+import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import * as NodeHttpServerRequest from "@effect/platform-node/NodeHttpServerRequest"
 import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Metric from "effect/Metric"
-import * as Redacted from "effect/Redacted"
-import { isCrmEvent, parse } from "./CrmEvent.js"
+import type * as Redacted from "effect/Redacted"
 import { EventInbox } from "./EventInbox.js"
-import { EventProcessor } from "./EventProcessor.js"
-import { readBody } from "./internal/readBody.js"
+import { EventProcessor, processed } from "./EventProcessor.js"
+import * as Reception from "./internal/Reception.js"
+import { readBody, readBodyCallback } from "./internal/readBody.js"
 import { prometheusText } from "./PrometheusMetrics.js"
 
 /**
@@ -72,85 +79,38 @@ export const received = Metric.counter("linecast_crm_events_received", {
   description: "CRM events received, by outcome"
 })
 
-const digest = (value: string) => createHash("sha256").update(value).digest()
+const toResponse = (answer: Reception.Answer) =>
+  HttpServerResponse.text(answer.body, { status: answer.status, contentType: "application/json" })
 
-/** Constant-time comparison of two secrets (of any lengths). */
-const sameSecret = (given: Redacted.Redacted<string>, expected: Redacted.Redacted<string>) =>
-  timingSafeEqual(digest(Redacted.value(given)), digest(Redacted.value(expected)))
+const receptionOf = (options: ListenerOptions) =>
+  Reception.make({
+    portals: options.portals,
+    staleAfterSeconds: options.staleAfterSeconds,
+    acceptInstall: options.acceptInstall,
+    received,
+    processed
+  })
 
-// One tagged counter per outcome, made once: tagging on every request costs a new metric key each time.
-const receivedBy = new Map<string, Metric.Metric.Counter<number>>()
-const countReceived = (outcome: string) => {
-  let counter = receivedBy.get(outcome)
-  if (counter === undefined) {
-    counter = Metric.tagged(received, "outcome", outcome)
-    receivedBy.set(outcome, counter)
-  }
-  return Metric.increment(counter)
-}
-
-const answer = (outcome: string, status: number, body: Record<string, string>) =>
-  Effect.as(countReceived(outcome), HttpServerResponse.unsafeJson(body, { status }))
-
-/**
- * The listener's routes.
- *
- * @since 0.1.0
- * @category constructors
- */
-export const router = (options: ListenerOptions) => {
+const routes = (options: ListenerOptions, reception: Reception.Reception) => {
   const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024
-  const staleAfter = (options.staleAfterSeconds ?? 3600) * 1000
-  // Tokens learnt from ONAPPINSTALL, by portal id (kept for the life of the process).
-  const installed = new Map<string, Redacted.Redacted<string>>()
 
   const receive = Effect.gen(function* () {
     const request = yield* HttpServerRequest.HttpServerRequest
     const inbox = yield* EventInbox
     const processor = yield* EventProcessor
     const body = yield* readBody(NodeHttpServerRequest.toIncomingMessage(request), maxBodyBytes)
-    if (body._tag === "TooLarge") return yield* answer("too_large", 413, { error: "body too large" })
-    if (body._tag === "Broken") return yield* answer("malformed", 400, { error: "the body could not be read" })
-    const parsed = yield* parse(body.text, request.headers["content-type"]).pipe(Effect.either)
-    if (parsed._tag === "Left") return yield* answer("malformed", 400, { error: parsed.left.message })
-    const event = parsed.right
-    const portal = options.portals.find(
-      (candidate) =>
-        candidate.domain === event.domain && (candidate.memberId === undefined || candidate.memberId === event.memberId)
-    )
-    if (portal === undefined) return yield* answer("unknown_portal", 403, { error: "unknown portal" })
-    const expected = portal.applicationToken ?? installed.get(portal.id)
-    if (expected === undefined) {
-      if (options.acceptInstall === true && event.event === "ONAPPINSTALL") {
-        installed.set(portal.id, event.applicationToken)
-        return yield* answer("installed", 200, { status: "installed" })
-      }
-      return yield* answer("forged", 401, { error: "no application token is known for this portal" })
-    }
-    if (!sameSecret(event.applicationToken, expected)) {
-      return yield* answer("forged", 401, { error: "wrong application token" })
-    }
     const now = yield* Clock.currentTimeMillis
-    if (event.ts * 1000 < now - staleAfter) return yield* answer("stale", 400, { error: "stale event" })
-    if (!isCrmEvent(event.event)) return yield* answer("ignored", 200, { status: "ignored" })
-    const stored = yield* inbox
-      .add({
-        id: `${portal.id}:${event.event}:${event.entityId}:${event.ts}:${event.handlerId ?? ""}`,
-        portal: portal.id,
-        event: event.event,
-        entityId: event.entityId,
-        ts: event.ts,
-        source: "online",
-        receivedAt: now
-      })
-      .pipe(Effect.either)
-    // Not stored means not acknowledged: the portal does not retry, but an operator sees the 503.
-    if (stored._tag === "Left") return yield* answer("unavailable", 503, { error: "the event could not be stored" })
-    if (!stored.right) return yield* answer("duplicate", 200, { status: "duplicate" })
-    yield* processor.wake
-    return yield* answer("stored", 200, { status: "accepted" })
+    const verdict = reception.check(body, request.headers["content-type"], now, processor.wants)
+    let answer: Reception.Answer
+    if (verdict._tag === "Answer") answer = verdict.answer
+    else {
+      const stored = yield* Effect.either(inbox.add(verdict.event))
+      // Not stored means not acknowledged: the portal does not retry, but an operator sees the 503.
+      answer = Reception.afterStore(verdict.event, stored._tag === "Left" ? undefined : stored.right)
+    }
+    reception.count(answer)
+    return toResponse(answer)
   })
-
   const ready = Effect.gen(function* () {
     const inbox = yield* EventInbox
     const database = yield* Effect.either(inbox.ping)
@@ -175,3 +135,56 @@ export const router = (options: ListenerOptions) => {
     )
   )
 }
+
+/**
+ * The listener's routes.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const router = (options: ListenerOptions) => routes(options, receptionOf(options))
+
+/**
+ * A node:http request listener (for `http.createServer`, or mounted by `@linecast/node`): events
+ * POSTed to `path` are read, checked and committed with no Effect per request, which keeps the
+ * listener within a small factor of a bare handler; every other request goes to `router`'s routes.
+ * Needs the `EventInbox` and the `EventProcessor` for as long as it serves.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const handler = (
+  options: ListenerOptions
+): Effect.Effect<(request: IncomingMessage, response: ServerResponse) => void, never, EventInbox | EventProcessor> =>
+  Effect.gen(function* () {
+    const inbox = yield* EventInbox
+    const processor = yield* EventProcessor
+    const reception = receptionOf(options)
+    const others = yield* NodeHttpServer.makeHandler(routes(options, reception))
+    const path = options.path ?? "/bitrix/events"
+    const maxBodyBytes = options.maxBodyBytes ?? 64 * 1024
+
+    const reply = (response: ServerResponse, answer: Reception.Answer) => {
+      reception.count(answer)
+      response.writeHead(answer.status, {
+        "content-type": "application/json",
+        "content-length": Buffer.byteLength(answer.body)
+      })
+      response.end(answer.body)
+    }
+
+    return (request, response) => {
+      const url = request.url ?? "/"
+      const query = url.indexOf("?")
+      if (request.method !== "POST" || (query === -1 ? url : url.slice(0, query)) !== path) {
+        return others(request, response)
+      }
+      readBodyCallback(request, maxBodyBytes, (body) => {
+        const verdict = reception.check(body, request.headers["content-type"], Date.now(), processor.wants)
+        if (verdict._tag === "Answer") return reply(response, verdict.answer)
+        inbox.unsafeAdd(verdict.event, (exit) =>
+          reply(response, Reception.afterStore(verdict.event, Exit.isFailure(exit) ? undefined : exit.value))
+        )
+      })
+    }
+  })

@@ -145,6 +145,17 @@ describe("CRM events in, open-channel messages out", () => {
       400
     )
     expect((await post(Qs.stringify({ ...base, auth: { ...base.auth, domain: "evil.example" } }))).status).toBe(403)
+    // A 400 names the field, never its value: it may be a token.
+    for (const auth of [
+      { ...base.auth, application_token: "leaked-secret-".repeat(20) },
+      { ...base.auth, application_token: { nested: "leaked-secret" } },
+      { ...base.auth, refresh_token: "leaked-secret-".repeat(100) }
+    ]) {
+      const refused = await post(Qs.stringify({ ...base, auth }))
+      expect(refused.status).toBe(400)
+      expect(refused.text).toMatch(/auth\.(application|refresh)_token is not valid/)
+      expect(refused.text).not.toContain("leaked-secret")
+    }
     expect((await post(Qs.stringify({ ...base, ts: "1000" }))).status).toBe(400)
     expect((await post("{not json", "application/json")).status).toBe(400)
     expect((await post("x".repeat(70 * 1024))).status).toBe(413)

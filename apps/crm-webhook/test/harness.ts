@@ -1,6 +1,7 @@
 /** The CRM listener end to end: the portal emulator, delivery over SQLite, the listener on a real port. */
 import { mkdtempSync } from "node:fs"
-import { createServer } from "node:http"
+import { createServer, type Server } from "node:http"
+import type { AddressInfo } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as HttpServer from "@effect/platform/HttpServer"
@@ -9,7 +10,7 @@ import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { OpenChannel, PortalAuth, RateBudget, RetryPolicy, TokenStore } from "@linecast/core"
 import { Delivery, DeliveryDatabase, PortalChannels } from "@linecast/delivery"
 import type { Installation, RunningPortalEmulator } from "@linecast/testkit"
-import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { Effect, Layer, Logger, ManagedRuntime, Redacted, Ref } from "effect"
 import * as CrmListener from "../src/CrmListener.js"
 import * as EventInbox from "../src/EventInbox.js"
 import * as EventProcessor from "../src/EventProcessor.js"
@@ -54,6 +55,14 @@ export interface ListenerSetup {
   readonly database?: string
   readonly windowSeconds?: number
   readonly staleAfterSeconds?: number
+  /** How the listener is mounted: its node:http `handler` (default) or its Effect `router`. */
+  readonly mount?: "handler" | "router"
+  /** `test` (the default) polls fast; `production` keeps delivery's and the processor's defaults. */
+  readonly timings?: "test" | "production"
+  /** Passed to the event processor. */
+  readonly processor?: Omit<EventProcessor.ProcessorOptions, "rules">
+  /** Replaces Effect's default logger (the benchmark keeps stdout for its result). */
+  readonly logger?: Logger.Logger<unknown, void>
 }
 
 export const freshSqliteFile = () => join(mkdtempSync(join(tmpdir(), "linecast-crm-")), "linecast.sqlite")
@@ -62,16 +71,28 @@ export const freshSqliteFile = () => join(mkdtempSync(join(tmpdir(), "linecast-c
 export const startListener = async (setup: ListenerSetup): Promise<RunningListener> => {
   const filename = setup.database ?? freshSqliteFile()
   const window = (setup.windowSeconds ?? 2) * 1000
-  const delivery = Delivery.layer({
-    ledger: { windowMs: window, probeAfterMs: 500 },
-    retries: { heldRetryMs: 100, retryDelaysMs: [100, 200, 400] },
-    sharding: { entityMessagePollInterval: "100 millis", entityTerminationTimeout: "1 second" }
-  }).pipe(Layer.provideMerge(PortalChannels.layerSingle("demo").pipe(Layer.provide(webhookChannel(setup.emulator)))))
-  const processing = EventProcessor.layer({ rules: setup.rules, pollInterval: "200 millis" }).pipe(
+  // Tests poll fast so that they finish soon; the benchmark keeps delivery's own timings.
+  const fast = setup.timings !== "production"
+  const delivery = Delivery.layer(
+    fast
+      ? {
+          ledger: { windowMs: window, probeAfterMs: 500 },
+          retries: { heldRetryMs: 100, retryDelaysMs: [100, 200, 400] },
+          sharding: { entityMessagePollInterval: "100 millis", entityTerminationTimeout: "1 second" }
+        }
+      : {}
+  ).pipe(Layer.provideMerge(PortalChannels.layerSingle("demo").pipe(Layer.provide(webhookChannel(setup.emulator)))))
+  const processing = EventProcessor.layer({
+    rules: setup.rules,
+    ...(fast ? { pollInterval: "200 millis" } : {}),
+    ...setup.processor
+  }).pipe(
     Layer.provideMerge(EventInbox.layer),
-    Layer.provideMerge(delivery)
+    Layer.provideMerge(delivery),
+    Layer.provide(DeliveryDatabase.layer({ kind: "sqlite", filename })),
+    Layer.provide(setup.logger === undefined ? Layer.empty : Logger.replace(Logger.defaultLogger, setup.logger))
   )
-  const listener = CrmListener.router({
+  const options: CrmListener.ListenerOptions = {
     portals: [
       {
         id: "demo",
@@ -81,15 +102,34 @@ export const startListener = async (setup: ListenerSetup): Promise<RunningListen
     ],
     acceptInstall: setup.acceptInstall ?? false,
     ...(setup.staleAfterSeconds === undefined ? {} : { staleAfterSeconds: setup.staleAfterSeconds })
-  })
-  const all = HttpServer.serve(listener).pipe(
-    Layer.provideMerge(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })),
-    Layer.provideMerge(processing),
-    Layer.provide(DeliveryDatabase.layer({ kind: "sqlite", filename }))
-  )
-  const runtime = ManagedRuntime.make(all)
-  const address = await runtime.runPromise(HttpServer.addressWith((address) => Effect.succeed(address)))
-  const port = address._tag === "TcpAddress" ? address.port : 0
+  }
+  const portRef = Ref.unsafeMake(0)
+  const server: Layer.Layer<never, unknown, EventInbox.EventInbox | EventProcessor.EventProcessor> =
+    setup.mount === "router"
+      ? Layer.mergeAll(
+          HttpServer.serve(CrmListener.router(options)),
+          Layer.effectDiscard(
+            HttpServer.addressWith((address) => Ref.set(portRef, address._tag === "TcpAddress" ? address.port : 0))
+          )
+        ).pipe(Layer.provide(NodeHttpServer.layer(createServer, { port: 0, host: "127.0.0.1" })))
+      : // The node:http handler on a plain server, as `@linecast/node` can mount it.
+        Layer.scopedDiscard(
+          Effect.flatMap(CrmListener.handler(options), (handle) =>
+            Effect.acquireRelease(
+              Effect.async<Server>((resume) => {
+                const listening = createServer(handle)
+                listening.listen(0, "127.0.0.1", () => resume(Effect.succeed(listening)))
+              }),
+              (listening) =>
+                Effect.async<void>((resume) => {
+                  listening.close(() => resume(Effect.void))
+                  listening.closeAllConnections()
+                })
+            ).pipe(Effect.tap((listening) => Ref.set(portRef, (listening.address() as AddressInfo).port)))
+          )
+        )
+  const runtime = ManagedRuntime.make(Layer.provideMerge(server, processing))
+  const port = await runtime.runPromise(Ref.get(portRef))
   return {
     url: `http://127.0.0.1:${port}`,
     eventsUrl: `http://127.0.0.1:${port}/bitrix/events`,

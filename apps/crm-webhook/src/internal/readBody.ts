@@ -10,27 +10,37 @@ export type Body =
   | { readonly _tag: "TooLarge" }
   | { readonly _tag: "Broken" }
 
-export const readBody = (incoming: IncomingMessage, maxBytes: number): Effect.Effect<Body> =>
-  Effect.async<Body>((resume) => {
-    const chunks: Array<Buffer> = []
-    let size = 0
-    let done = false
-    const finish = (body: Body) => {
-      if (done) return
-      done = true
-      resume(Effect.succeed(body))
+const broken: Body = { _tag: "Broken" }
+const tooLarge: Body = { _tag: "TooLarge" }
+
+/** Calls `done` once with the body (the node:http handler's form, no Effect per request). */
+export const readBodyCallback = (incoming: IncomingMessage, maxBytes: number, done: (body: Body) => void): void => {
+  const chunks: Array<Buffer> = []
+  let size = 0
+  let finished = false
+  const finish = (body: Body) => {
+    if (finished) return
+    finished = true
+    done(body)
+  }
+  incoming.on("data", (chunk: Buffer) => {
+    size += chunk.length
+    if (size <= maxBytes) chunks.push(chunk)
+    else if (size > maxBytes * 4 + 1024 * 1024) {
+      incoming.destroy()
+      finish(tooLarge)
     }
-    incoming.on("data", (chunk: Buffer) => {
-      size += chunk.length
-      if (size <= maxBytes) chunks.push(chunk)
-      else if (size > maxBytes * 4 + 1024 * 1024) {
-        incoming.destroy()
-        finish({ _tag: "TooLarge" })
-      }
-    })
-    incoming.on("end", () =>
-      finish(size > maxBytes ? { _tag: "TooLarge" } : { _tag: "Read", text: Buffer.concat(chunks).toString("utf8") })
-    )
-    incoming.on("error", () => finish({ _tag: "Broken" }))
-    incoming.on("close", () => finish({ _tag: "Broken" }))
   })
+  incoming.on("end", () =>
+    finish(
+      size > maxBytes
+        ? tooLarge
+        : { _tag: "Read", text: (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString("utf8") }
+    )
+  )
+  incoming.on("error", () => finish(broken))
+  incoming.on("close", () => finish(broken))
+}
+
+export const readBody = (incoming: IncomingMessage, maxBytes: number): Effect.Effect<Body> =>
+  Effect.async<Body>((resume) => readBodyCallback(incoming, maxBytes, (body) => resume(Effect.succeed(body))))

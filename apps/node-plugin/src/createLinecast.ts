@@ -11,7 +11,6 @@
  * @since 0.1.0
  */
 import type { IncomingMessage, ServerResponse } from "node:http"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import { type NetworkMessage, OpenChannel, PortalAuth } from "@linecast/core"
 import { CrmListener, type Rules } from "@linecast/crm-webhook"
 import { DeliveryDatabase, Outbox, type OutboxEntry, type OutboxStore } from "@linecast/delivery"
@@ -201,7 +200,7 @@ export const createLinecast = async (options: Partial<LinecastOptions>): Promise
           })
         )
       }
-      const router = CrmListener.router({
+      const handler = CrmListener.handler({
         portals: [
           {
             id: LinecastService.portalId,
@@ -211,7 +210,7 @@ export const createLinecast = async (options: Partial<LinecastOptions>): Promise
           }
         ]
       })
-      return run(NodeHttpServer.makeHandler(router))
+      return run(handler)
     },
     close: () => runtime.dispose()
   }

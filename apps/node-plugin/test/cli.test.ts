@@ -89,7 +89,13 @@ describe("the linecast CLI", () => {
     const keys = JSON.parse(listed.stdout).map((entry: { idempotencyKey: string }) => entry.idempotencyKey)
     expect(keys).toEqual(expect.arrayContaining(["bulk/0", "bulk/1", "bulk/2"]))
     const bad = join(folder, "bad.json")
-    writeFileSync(bad, JSON.stringify([{ userId: 4, message: "fine" }, { userId: 5, message: "  " }]))
+    writeFileSync(
+      bad,
+      JSON.stringify([
+        { userId: 4, message: "fine" },
+        { userId: 5, message: "  " }
+      ])
+    )
     const refused = await linecast(["send", "--file", bad, "--queue", "bad"])
     expect(refused.code).toBe(2)
     expect(refused.stderr).toMatch(/MESSAGE_EMPTY/)

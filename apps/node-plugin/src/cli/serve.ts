@@ -8,10 +8,9 @@
  */
 import { rmSync } from "node:fs"
 import { createServer } from "node:http"
+import type { AddressInfo } from "node:net"
 import { Command, Options } from "@effect/cli"
-import * as HttpServer from "@effect/platform/HttpServer"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as NodeHttpServer from "@effect/platform-node/NodeHttpServer"
 import type { DemoInbox } from "@linecast/console"
 import { OpenChannel, PortalAuth, RateBudget, RetryPolicy, TokenStore } from "@linecast/core"
 import { CrmListener, EventBinding, type Rules } from "@linecast/crm-webhook"
@@ -216,13 +215,22 @@ export const serve = Command.make("serve", { json, console: consoleFlag }, ({ js
         { id: LinecastService.portalId, domain: events.domain, applicationToken: events.applicationToken }
       ]
     })
-    const listening = HttpServer.serve(CrmListener.router({ portals })).pipe(
-      Layer.provideMerge(NodeHttpServer.layer(createServer, { port: cliConfig.port, host: cliConfig.host })),
-      Layer.provideMerge(service)
+    const context = yield* Layer.build(service).pipe(Effect.mapError(fromError))
+    // The listener's fast path: events are checked and stored with no Effect per request (see CrmListener.handler).
+    const handler = yield* CrmListener.handler({ portals }).pipe(Effect.provide(context))
+    const server = createServer(handler)
+    const address = yield* Effect.acquireRelease(
+      Effect.async<AddressInfo, CliError>((resume) => {
+        server.once("error", (error) => resume(Effect.fail(new CliError({ kind: "invalid", message: error.message }))))
+        server.listen(cliConfig.port, cliConfig.host, () => resume(Effect.succeed(server.address() as AddressInfo)))
+      }),
+      () =>
+        Effect.async<void>((resume) => {
+          server.close(() => resume(Effect.void))
+          server.closeAllConnections()
+        })
     )
-    const context = yield* Layer.build(listening).pipe(Effect.mapError(fromError))
-    const address = Context.get(context, HttpServer.HttpServer).address
-    const url = address._tag === "TcpAddress" ? `http://${address.hostname}:${address.port}` : "unix socket"
+    const url = `http://${address.address}:${address.port}`
     const eventsUrl = `${url}/bitrix/events`
     yield* setup.bind(eventsUrl).pipe(Effect.mapError(fromError))
     const operatorConsole = yield* ConsoleMount.mount({

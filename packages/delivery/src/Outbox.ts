@@ -12,10 +12,10 @@ import { BitrixError, NetworkMessage } from "@linecast/core"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as FiberSet from "effect/FiberSet"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import { EntryNotFoundError, NotReplayableError } from "./DeliveryError.js"
 import * as DeliveryMetrics from "./DeliveryMetrics.js"
@@ -91,6 +91,9 @@ export declare namespace Outbox {
 /** Entries read at a time by the start-up sweep. */
 const sweepPage = 500
 
+/** Starts waiting in memory for the engine. */
+const startQueueCapacity = 10_000
+
 /**
  * @since 0.1.0
  * @category models
@@ -100,13 +103,15 @@ export interface OutboxOptions {
   readonly sweepIntervalMs: number
   /** A start still pending after this long is taken as lost. */
   readonly staleStartMs: number
+  /** Workflows handed to the engine at once. */
+  readonly startConcurrency: number
 }
 
 /**
  * @since 0.1.0
  * @category constants
  */
-export const defaultOptions: OutboxOptions = { sweepIntervalMs: 10_000, staleStartMs: 30_000 }
+export const defaultOptions: OutboxOptions = { sweepIntervalMs: 10_000, staleStartMs: 30_000, startConcurrency: 64 }
 
 let sequence = 0
 const newId = (now: number) =>
@@ -147,10 +152,23 @@ export const make = (options: OutboxOptions = defaultOptions) =>
           )
         )
     // Starting a workflow waits for the engine to take the message (its reply poll): `enqueue` answers
-    // once the entry is stored, and starts the workflow beside it. An entry stored but not started
-    // (a crash in between) is started by the sweep below at the next start: executions are idempotent.
-    const starting = yield* FiberSet.make()
-    const start = (entry: OutboxEntry) => FiberSet.run(starting, execute(entry)).pipe(Effect.asVoid)
+    // once the entry is stored, and starts the workflow beside it. Starts go through a queue served by
+    // `startConcurrency` fibers, so that a burst of enqueues (a flood of CRM events, a busy chat) is
+    // answered first and handed to the engine at its own pace; a portal takes at most ~100 messages a
+    // second anyway. A start lost with its process is in the pending starts, for the sweeps below.
+    // Bounded: past it a start is dropped here and left to the pending-start sweep, so memory stays flat
+    // whatever the backlog.
+    const starts = yield* Queue.dropping<{ readonly id: string; readonly generation: number }>(startQueueCapacity)
+    yield* Effect.forkScoped(
+      Effect.all(
+        Array.from({ length: options.startConcurrency }, () =>
+          Effect.forever(Effect.flatMap(Queue.take(starts), execute))
+        ),
+        { concurrency: "unbounded", discard: true }
+      )
+    )
+    const start = (entry: OutboxEntry) =>
+      Queue.offer(starts, { id: entry.id, generation: entry.generation }).pipe(Effect.asVoid)
     yield* Effect.forkScoped(
       Effect.gen(function* () {
         for (let offset = 0; ; offset += sweepPage) {
@@ -164,11 +182,16 @@ export const make = (options: OutboxOptions = defaultOptions) =>
     yield* Effect.forkScoped(
       Effect.flatMap(Clock.currentTimeMillis, (now) => pending.stale(now - options.staleStartMs, sweepPage)).pipe(
         Effect.flatMap((lost) =>
-          Effect.forEach(lost, ({ entryId, generation }) => execute({ id: entryId, generation }), {
-            concurrency: 16,
-            discard: true
-          })
+          Effect.as(
+            Effect.forEach(lost, ({ entryId, generation }) => execute({ id: entryId, generation }), {
+              concurrency: options.startConcurrency,
+              discard: true
+            }),
+            lost.length
+          )
         ),
+        // Page after page while there is a backlog of lost (or dropped) starts.
+        Effect.repeat({ while: (found) => found === sweepPage, times: 200 }),
         Effect.catchAll((error) => Effect.logWarning("pending-start sweep failed", { reason: error.message })),
         Effect.repeat(Schedule.spaced(options.sweepIntervalMs)),
         Effect.delay(options.sweepIntervalMs)

@@ -33,11 +33,16 @@ export default defineConfig({
       },
       {
         extends: true,
-        test: { name: "node-plugin", root: "apps/node-plugin", include: ["test/**/*.test.ts"] }
+        // These tests start the CLI as real processes: on a busy 2-core machine each start takes seconds.
+        test: { name: "node-plugin", root: "apps/node-plugin", include: ["test/**/*.test.ts"], testTimeout: 120_000 }
       },
       {
         extends: true,
         test: { name: "console", root: "apps/console", include: ["test/**/*.test.ts"] }
+      },
+      {
+        extends: true,
+        test: { name: "reliability", root: "packages/reliability", include: ["test/**/*.test.ts"] }
       }
     ],
     testTimeout: 30_000,

@@ -8,9 +8,16 @@
 import * as FetchHttpClient from "@effect/platform/FetchHttpClient"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import type { SqlClient } from "@effect/sql/SqlClient"
-import { OpenChannel, type PortalAuth, RateBudget, TokenStore } from "@linecast/core"
+import { OpenChannel, type PortalAuth, RateBudget } from "@linecast/core"
 import { EventInbox, EventProcessor, type Rules } from "@linecast/crm-webhook"
-import { Delivery, DeliveryDatabase, type Outbox, PortalChannels, type PortalSender } from "@linecast/delivery"
+import {
+  Delivery,
+  DeliveryDatabase,
+  type Outbox,
+  PortalChannels,
+  type PortalSender,
+  SqlTokenStore
+} from "@linecast/delivery"
 import * as Layer from "effect/Layer"
 
 /**
@@ -59,8 +66,9 @@ export const layer = (options: ServiceOptions): Layer.Layer<Services, unknown> =
     options.fetch === undefined
       ? NodeHttpClient.layerUndici
       : FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, options.fetch)))
+  // OAuth tokens rotate at every refresh: they live in delivery's database, shared by every runner.
   const channel = OpenChannel.layer({ auth: options.auth }).pipe(
-    Layer.provide(Layer.mergeAll(http, RateBudget.layer(options.budget), TokenStore.layerMemory()))
+    Layer.provide(Layer.mergeAll(http, RateBudget.layer(options.budget), SqlTokenStore.layer()))
   )
   return EventProcessor.layer({ rules: options.rules ?? { rules: [] } }).pipe(
     Layer.provideMerge(EventInbox.layer),

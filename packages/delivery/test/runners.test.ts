@@ -89,7 +89,9 @@ describe("several runners on PostgreSQL", () => {
         users: Array.from({ length: usersPerPortal }, (_, user) => ({ id: user + 1, name: `User ${user + 1}` })),
         webhooks: [{ userId: 1 }],
         lines: [{}],
-        bucket
+        bucket,
+        // Half are partner (NFR) portals: no weekly rule to refuse a second message, so a duplicate would show.
+        nfr: index % 2 === 0
       })
     )
     const database = await freshDatabase("postgres")
@@ -120,7 +122,11 @@ describe("several runners on PostgreSQL", () => {
         url,
         port,
         bucket,
-        portals: portals.map((portal) => ({ id: portal.id, webhookUrl: portal.webhookUrls[0]! })),
+        portals: portals.map((portal, index) => ({
+          id: portal.id,
+          webhookUrl: portal.webhookUrls[0]!,
+          nfr: index % 2 === 0
+        })),
         waves: wavesFor(index),
         waveMs: 600
       })
@@ -147,7 +153,8 @@ describe("several runners on PostgreSQL", () => {
       let last: ReadonlyArray<{ state: string; n: number | string }> = []
       await until(`every accepted message to be sent (${JSON.stringify(last)})`, async () => {
         last = await states()
-        return last.length > 0 && last.every((row) => row.state === "sent")
+        // A send cut off on a partner portal cannot be proved either way: it is left to an operator.
+        return last.length > 0 && last.every((row) => row.state === "sent" || row.state === "ambiguous")
       }).catch(async (error) => {
         const stuck = await db.runPromise(
           Effect.flatMap(
@@ -159,9 +166,13 @@ describe("several runners on PostgreSQL", () => {
         )
         throw new Error(`${error.message}: ${JSON.stringify(last)} ${JSON.stringify(stuck)}`)
       })
-      const total = (await states()).reduce((sum, row) => sum + Number(row.n), 0)
+      const final = await states()
+      const total = final.reduce((sum, row) => sum + Number(row.n), 0)
+      const ambiguous = Number(final.find((row) => row.state === "ambiguous")?.n ?? 0)
       expect(total).toBeGreaterThanOrEqual(250)
-      expect(accepted()).toBe(total)
+      // Every sent entry arrived once; an ambiguous one at most once.
+      expect(accepted()).toBeGreaterThanOrEqual(total - ambiguous)
+      expect(accepted()).toBeLessThanOrEqual(total)
       for (const portal of portals) {
         const counters = emulator.control.counters(portal.id)
         expect(counters.rejected.QUERY_LIMIT_EXCEEDED ?? 0).toBe(0)

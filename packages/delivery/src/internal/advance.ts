@@ -15,6 +15,7 @@ import type { OutboxEntry, RecordedError } from "../OutboxEntry.js"
 import { recipientOf } from "../OutboxEntry.js"
 import { OutboxStore } from "../OutboxStore.js"
 import { PortalSender } from "../PortalSender.js"
+import { PortalState } from "../PortalState.js"
 import { WeeklyLedger } from "../WeeklyLedger.js"
 import { mergeDigest } from "./digest.js"
 
@@ -64,6 +65,7 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
     const store = yield* OutboxStore
     const ledger = yield* WeeklyLedger
     const sender = yield* PortalSender
+    const portalState = yield* PortalState
     const now = yield* Clock.currentTimeMillis
     const found = yield* store.get(entryId)
     if (Option.isNone(found)) return done
@@ -82,11 +84,48 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
           })
         )
       )
+    /**
+     * A send that went out is saved whatever happened to the entry meanwhile (another step of it, cut off
+     * elsewhere, may have saved it since): losing it would send the message again.
+     */
+    const saveSent = (changes: Partial<OutboxEntry>) =>
+      save(changes).pipe(
+        Effect.catchTag("OutboxConflictError", () =>
+          Effect.flatMap(store.get(entry.id), (fresh) => {
+            if (Option.isNone(fresh) || fresh.value.state === "sent") return Effect.void
+            current = fresh.value
+            return Effect.asVoid(save(changes))
+          })
+        ),
+        Effect.asVoid
+      )
 
     if (entry.notBefore !== undefined && entry.notBefore > now) return wait(entry.notBefore - now)
 
-    // An entry left `sending` by a crash, or `ambiguous`, may already have landed: reconcile.
-    const reconciling = entry.state === "sending" || entry.state === "ambiguous"
+    // An entry left `sending` (its step died, or another step of it still runs elsewhere) may have landed,
+    // unless its attempt never reached the portal's holder: recording that attempt here first closes it for
+    // good (the holder refuses an attempt already recorded), and proves it never went out.
+    let reconciling = entry.state === "ambiguous"
+    if (entry.state === "sending") {
+      const previous = `${entry.id}/${entry.generation}/${entry.attempts}`
+      const closed = yield* portalState.begin(entry.portal, [previous], now)
+      reconciling = !closed.has(previous)
+    }
+    const exempt = ledger.options.exemptPortals.includes(entry.portal)
+    if (reconciling && exempt && entry.state === "sending") {
+      // Without the weekly rule a resend proves nothing and could duplicate: an operator decides.
+      yield* save({
+        state: "ambiguous",
+        lastError: {
+          tag: "AttemptInterruptedError",
+          code: "ATTEMPT_INTERRUPTED",
+          errorClass: "ambiguous",
+          message: "A send was cut off and may have landed; this portal has no weekly rule to prove it either way"
+        }
+      })
+      yield* ledger.release(recipient, entry.id)
+      return done
+    }
 
     const claim = yield* ledger.claim(recipient, entry.id, now)
     if (claim._tag === "Held") {
@@ -154,7 +193,7 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
 
     if (Either.isRight(outcome)) {
       const receipt = { requestId: outcome.right.requestId, sentAt: after }
-      yield* save({ state: "sent", settlement: reconciling ? "resent" : "sent", receipt })
+      yield* saveSent({ state: "sent", settlement: reconciling ? "resent" : "sent", receipt })
       // While the claim is still ours, no other step can save these entries.
       for (const member of members) {
         if (member.id === entry.id) continue
@@ -210,7 +249,6 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
     }
 
     if (errorClass === "ambiguous") {
-      const exempt = ledger.options.exemptPortals.includes(entry.portal)
       const tries = entry.state === "ambiguous" ? attempts : 1
       if (exempt || tries > options.reconcileAttempts) {
         // Without the weekly rule a re-send cannot prove anything: an operator decides.
@@ -232,7 +270,9 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
       }
     }
 
-    yield* save({ state: "dead", lastError: error })
+    // A reconciling entry's earlier attempt may have landed: a dead letter would invite a replay, and a
+    // duplicate. It is left ambiguous, for an operator.
+    yield* save({ state: reconciling ? "ambiguous" : "dead", lastError: error })
     yield* ledger.release(recipient, entry.id)
     return done
   }).pipe(

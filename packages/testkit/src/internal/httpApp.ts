@@ -1,3 +1,4 @@
+import type { Socket } from "node:net"
 /**
  * The emulator's HTTP surface: REST as real portals route it, and the control API under the
  * reserved `/_emulator/` prefix.
@@ -59,7 +60,8 @@ const rest = (emulator: Emulator, maxBodyBytes: number) =>
     const socket = NodeHttpServerRequest.toIncomingMessage(request).socket
     switch (fault.kind) {
       case "reset":
-        socket.resetAndDestroy()
+        // A TLS socket cannot send a TCP reset itself (Node refuses): reset the TCP socket under it.
+        resetOf(socket)
         return json({}, 500)
       case "serverError":
         return json(portal.faults.serverErrorBody, portal.faults.serverErrorStatus)
@@ -330,6 +332,13 @@ const crmControl = (emulator: Emulator) => {
  * The whole HTTP app of one emulator; it answers every request, unknown paths with a JSON 404.
  * The router is built once, when the app is made.
  */
+/** Sends a TCP reset; under TLS, on the TCP socket the TLS socket wraps. */
+const resetOf = (socket: Socket): void => {
+  const tcp = (socket as Socket & { readonly _parent?: Socket | null })._parent ?? socket
+  if (typeof tcp.resetAndDestroy === "function" && tcp.constructor.name === "Socket") tcp.resetAndDestroy()
+  else socket.destroy()
+}
+
 export const makeHttpApp = (emulator: Emulator, options: { readonly maxBodyBytes: number }) => {
   const restHandler = rest(emulator, options.maxBodyBytes)
   const router = HttpRouter.empty.pipe(

@@ -78,6 +78,26 @@ export const RecordedError = Schema.Struct({
 export type RecordedError = typeof RecordedError.Type
 
 /**
+ * A tagged error (core's, or delivery's own) as the outbox keeps it.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const recordedErrorOf = (error: {
+  readonly _tag: string
+  readonly message: string
+  readonly code?: string
+  readonly errorClass?: string
+  readonly nextAllowedAt?: number | undefined
+}): RecordedError => ({
+  tag: error._tag,
+  code: error.code ?? error._tag,
+  errorClass: error.errorClass ?? "permanent",
+  message: error.message,
+  ...(error.nextAllowedAt === undefined ? {} : { nextAllowedAt: error.nextAllowedAt })
+})
+
+/**
  * How a sent message was settled.
  * - `sent`: the portal accepted it.
  * - `landed`: the answer was lost, and a re-send refused by the weekly rule proved it had landed.

@@ -10,7 +10,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { OutboxStorageError } from "./OutboxStore.js"
+import { createTables, storageError } from "./internal/tables.js"
+import type { OutboxStorageError } from "./OutboxStore.js"
 
 /**
  * @since 0.1.0
@@ -40,12 +41,6 @@ export declare namespace PendingStarts {
   }
 }
 
-const storageError = (operation: string) => (error: { readonly message: string; readonly cause?: unknown }) =>
-  new OutboxStorageError({
-    operation,
-    message: error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message
-  })
-
 /** Names the migration lock in PostgreSQL. */
 const migrationLock = 7_245_109_333
 
@@ -56,25 +51,15 @@ const migrationLock = 7_245_109_333
 export const make: Effect.Effect<PendingStarts.Service, OutboxStorageError, SqlClient.SqlClient> = Effect.gen(
   function* () {
     const sql = yield* SqlClient.SqlClient
-    yield* sql
-      .withTransaction(
-        Effect.gen(function* () {
-          yield* sql.onDialectOrElse({
-            pg: () => sql`SELECT pg_advisory_xact_lock(${migrationLock})`,
-            orElse: () => Effect.void
-          })
-          yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS linecast_pending_start (
-            entry_id TEXT NOT NULL,
-            generation BIGINT NOT NULL,
-            created_at BIGINT NOT NULL,
-            PRIMARY KEY (entry_id, generation)
-          )`)
-          yield* sql.unsafe(
-            "CREATE INDEX IF NOT EXISTS linecast_pending_start_age ON linecast_pending_start (created_at)"
-          )
-        })
-      )
-      .pipe(Effect.mapError(storageError("migrate")))
+    yield* createTables(migrationLock, [
+      `CREATE TABLE IF NOT EXISTS linecast_pending_start (
+        entry_id TEXT NOT NULL,
+        generation BIGINT NOT NULL,
+        created_at BIGINT NOT NULL,
+        PRIMARY KEY (entry_id, generation)
+      )`,
+      "CREATE INDEX IF NOT EXISTS linecast_pending_start_age ON linecast_pending_start (created_at)"
+    ])
     return {
       add: (entryId, generation, at) =>
         sql`INSERT INTO linecast_pending_start (entry_id, generation, created_at) VALUES (${entryId}, ${generation}, ${at})

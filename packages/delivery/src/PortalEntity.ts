@@ -28,7 +28,7 @@ import * as Schema from "effect/Schema"
 import type { BreakerOptions } from "./CircuitBreaker.js"
 import * as CircuitBreaker from "./CircuitBreaker.js"
 import * as DeliveryMetrics from "./DeliveryMetrics.js"
-import { RecordedError } from "./OutboxEntry.js"
+import { RecordedError, recordedErrorOf } from "./OutboxEntry.js"
 import { PortalChannels } from "./PortalChannels.js"
 import { PortalState } from "./PortalState.js"
 
@@ -121,20 +121,6 @@ interface Pending {
 
 const failed = (error: RecordedError): SendOutcome => ({ _tag: "Failed", error })
 
-const recordedOf = (error: {
-  readonly _tag: string
-  readonly message: string
-  readonly code?: string
-  readonly errorClass?: string
-  readonly nextAllowedAt?: number | undefined
-}): RecordedError => ({
-  tag: error._tag,
-  code: error.code ?? error._tag,
-  errorClass: error.errorClass ?? "permanent",
-  message: error.message,
-  ...(error.nextAllowedAt === undefined ? {} : { nextAllowedAt: error.nextAllowedAt })
-})
-
 /** Errors that say the portal is not answering, as opposed to answering about the message. */
 const unavailable = new Set([
   "CONNECTION_REFUSED",
@@ -170,7 +156,7 @@ const makeSender = (portal: string, channel: OpenChannel.OpenChannel.Service, op
     const call = (items: ReadonlyArray<Pending>) =>
       Effect.gen(function* () {
         const admitted = yield* Effect.either(breaker.admit)
-        if (Either.isLeft(admitted)) return yield* settle(items, () => failed(recordedOf(admitted.left)))
+        if (Either.isLeft(admitted)) return yield* settle(items, () => failed(recordedErrorOf(admitted.left)))
         const now = yield* Clock.currentTimeMillis
         const begun = yield* Effect.either(
           state.begin(
@@ -183,7 +169,7 @@ const makeSender = (portal: string, channel: OpenChannel.OpenChannel.Service, op
           // Nothing was sent: the step tries again later.
           yield* breaker.succeeded
           return yield* settle(items, () =>
-            failed({ ...recordedOf(begun.left), code: "STORAGE_UNAVAILABLE", errorClass: "retryable" })
+            failed({ ...recordedErrorOf(begun.left), code: "STORAGE_UNAVAILABLE", errorClass: "retryable" })
           )
         }
         const fresh = items.filter((item) => begun.right.has(item.attemptId))
@@ -204,7 +190,7 @@ const makeSender = (portal: string, channel: OpenChannel.OpenChannel.Service, op
           const outcome = outcomes[index]!
           return Either.isRight(outcome)
             ? { _tag: "Sent", requestId: outcome.right.requestId }
-            : failed(recordedOf(outcome.left))
+            : failed(recordedErrorOf(outcome.left))
         })
       })
 
@@ -269,7 +255,7 @@ export const layer = (options: PortalOptions = defaultOptions) =>
       const state = yield* PortalState
       const channel = yield* Effect.either(channels.channel(portal))
       if (Either.isLeft(channel)) {
-        const unknown = failed(recordedOf(channel.left))
+        const unknown = failed(recordedErrorOf(channel.left))
         const status: PortalStatus = { portal, known: false, breaker: "closed", bucketLevel: 0, waiting: 0 }
         return PortalEntity.of({ Send: () => Effect.succeed(unknown), Status: () => Effect.succeed(status) })
       }

@@ -10,7 +10,8 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { OutboxStorageError } from "./OutboxStore.js"
+import { createTables, storageError } from "./internal/tables.js"
+import type { OutboxStorageError } from "./OutboxStore.js"
 
 /**
  * @since 0.1.0
@@ -63,12 +64,6 @@ const tables = [
 /** Names the migration lock in PostgreSQL, apart from the outbox's. */
 const migrationLock = 7_245_109_332
 
-const storageError = (operation: string) => (error: { readonly message: string; readonly cause?: unknown }) =>
-  new OutboxStorageError({
-    operation,
-    message: error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message
-  })
-
 /**
  * @since 0.1.0
  * @category constructors
@@ -76,17 +71,7 @@ const storageError = (operation: string) => (error: { readonly message: string; 
 export const make: Effect.Effect<PortalState.Service, OutboxStorageError, SqlClient.SqlClient> = Effect.gen(
   function* () {
     const sql = yield* SqlClient.SqlClient
-    yield* sql
-      .withTransaction(
-        Effect.gen(function* () {
-          yield* sql.onDialectOrElse({
-            pg: () => sql`SELECT pg_advisory_xact_lock(${migrationLock})`,
-            orElse: () => Effect.void
-          })
-          for (const statement of tables) yield* sql.unsafe(statement)
-        })
-      )
-      .pipe(Effect.mapError(storageError("migrate")))
+    yield* createTables(migrationLock, tables)
 
     return {
       bucket: (portal) =>

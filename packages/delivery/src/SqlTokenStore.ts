@@ -13,7 +13,8 @@ import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { OutboxStorageError } from "./OutboxStore.js"
+import { createTables } from "./internal/tables.js"
+import type { OutboxStorageError } from "./OutboxStore.js"
 
 type Tokens = TokenStore.OAuthTokens
 
@@ -29,23 +30,15 @@ export const make = (
 ): Effect.Effect<TokenStore.TokenStore.Service, OutboxStorageError, SqlClient.SqlClient> =>
   Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
-    yield* sql
-      .withTransaction(
-        Effect.gen(function* () {
-          yield* sql.onDialectOrElse({
-            pg: () => sql`SELECT pg_advisory_xact_lock(${migrationLock})`,
-            orElse: () => Effect.void
-          })
-          yield* sql.unsafe(`CREATE TABLE IF NOT EXISTS linecast_oauth_tokens (
-            portal TEXT PRIMARY KEY,
-            access_token TEXT NOT NULL,
-            refresh_token TEXT NOT NULL,
-            expires_at BIGINT,
-            renewed_at BIGINT NOT NULL
-          )`)
-        })
-      )
-      .pipe(Effect.mapError((error) => new OutboxStorageError({ operation: "migrate", message: error.message })))
+    yield* createTables(migrationLock, [
+      `CREATE TABLE IF NOT EXISTS linecast_oauth_tokens (
+        portal TEXT PRIMARY KEY,
+        access_token TEXT NOT NULL,
+        refresh_token TEXT NOT NULL,
+        expires_at BIGINT,
+        renewed_at BIGINT NOT NULL
+      )`
+    ])
 
     // What this process knows, for when the database cannot answer.
     const known = new Map(Object.entries(initial))

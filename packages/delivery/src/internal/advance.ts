@@ -11,8 +11,8 @@ import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { entered } from "../DeliveryMetrics.js"
-import type { OutboxEntry, RecordedError } from "../OutboxEntry.js"
-import { recipientOf } from "../OutboxEntry.js"
+import type { OutboxEntry } from "../OutboxEntry.js"
+import { recipientOf, recordedErrorOf } from "../OutboxEntry.js"
 import { OutboxStore } from "../OutboxStore.js"
 import { PortalSender } from "../PortalSender.js"
 import { PortalState } from "../PortalState.js"
@@ -44,19 +44,7 @@ export const defaultAdvanceOptions: AdvanceOptions = {
   reconcileAttempts: 5
 }
 
-const recorded = (error: {
-  readonly _tag: string
-  readonly message: string
-  readonly code?: string
-  readonly errorClass?: string
-  readonly nextAllowedAt?: number | undefined
-}): RecordedError => ({
-  tag: error._tag,
-  code: error.code ?? error._tag,
-  errorClass: error.errorClass ?? "permanent",
-  message: error.message,
-  ...(error.nextAllowedAt === undefined ? {} : { nextAllowedAt: error.nextAllowedAt })
-})
+const recorded = recordedErrorOf
 
 const pending = ["queued", "deferred"] as const
 

@@ -105,13 +105,24 @@ export interface OutboxOptions {
   readonly staleStartMs: number
   /** Workflows handed to the engine at once. */
   readonly startConcurrency: number
+  /**
+   * An entry `queued` or `sending` that has not moved for this long has its workflow started and resumed again
+   * (harmless when it runs): the engine can lose track of an execution when its runner or database connection
+   * dies at the wrong moment.
+   */
+  readonly stallMs: number
 }
 
 /**
  * @since 0.1.0
  * @category constants
  */
-export const defaultOptions: OutboxOptions = { sweepIntervalMs: 10_000, staleStartMs: 30_000, startConcurrency: 64 }
+export const defaultOptions: OutboxOptions = {
+  sweepIntervalMs: 10_000,
+  staleStartMs: 30_000,
+  startConcurrency: 64,
+  stallMs: 120_000
+}
 
 let sequence = 0
 const newId = (now: number) =>
@@ -193,6 +204,34 @@ export const make = (options: OutboxOptions = defaultOptions) =>
         // Page after page while there is a backlog of lost (or dropped) starts.
         Effect.repeat({ while: (found) => found === sweepPage, times: 200 }),
         Effect.catchAll((error) => Effect.logWarning("pending-start sweep failed", { reason: error.message })),
+        Effect.repeat(Schedule.spaced(options.sweepIntervalMs)),
+        Effect.delay(options.sweepIntervalMs)
+      )
+    )
+
+    // Work that stopped moving: start (if it never was) and resume (if it is suspended) its execution.
+    const nudge = (entry: OutboxEntry) =>
+      Effect.zipRight(
+        execute(entry),
+        Effect.flatMap(DeliveryWorkflow.executionId({ entryId: entry.id, generation: entry.generation }), (id) =>
+          DeliveryWorkflow.resume(id)
+        ).pipe(Effect.provideService(WorkflowEngine.WorkflowEngine, engine), Effect.ignoreLogged)
+      )
+    yield* Effect.forkScoped(
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        store.list({ state: ["queued", "sending"], updatedBefore: now - options.stallMs, limit: sweepPage })
+      ).pipe(
+        Effect.flatMap((stalled) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) =>
+            Effect.forEach(
+              // A message scheduled for later is waiting, not stalled.
+              stalled.filter((entry) => (entry.notBefore ?? 0) <= now),
+              nudge,
+              { concurrency: options.startConcurrency, discard: true }
+            )
+          )
+        ),
+        Effect.catchAll((error) => Effect.logWarning("stalled-work sweep failed", { reason: error.message })),
         Effect.repeat(Schedule.spaced(options.sweepIntervalMs)),
         Effect.delay(options.sweepIntervalMs)
       )

@@ -55,6 +55,8 @@ export interface OutboxQuery {
   /** Only this open line (on any portal), or only this user (on any line). */
   readonly lineCode?: string | undefined
   readonly userId?: number | undefined
+  /** Only entries last saved before this (Unix ms): work that stopped moving. */
+  readonly updatedBefore?: number | undefined
   /** `list` answers oldest first unless this is set. */
   readonly newestFirst?: boolean | undefined
   readonly limit?: number | undefined
@@ -189,6 +191,7 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
       if (query.ids !== undefined) conditions.push(query.ids.length === 0 ? sql`1 = 0` : sql.in("id", query.ids))
       if (query.lineCode !== undefined) conditions.push(sql`line_code = ${query.lineCode}`)
       if (query.userId !== undefined) conditions.push(sql`user_id = ${query.userId}`)
+      if (query.updatedBefore !== undefined) conditions.push(sql`updated_at < ${query.updatedBefore}`)
       return conditions.length === 0 ? sql`1 = 1` : sql.and(conditions)
     }
 

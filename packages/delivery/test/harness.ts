@@ -70,18 +70,14 @@ export const channelsFor = (
   emulator: RunningPortalEmulator,
   portals: ReadonlyArray<{ readonly id: string; readonly bucket?: RateBudget.RateBudgetOptions }>
 ): Layer.Layer<PortalChannels.PortalChannels> =>
-  Layer.effect(
-    PortalChannels.PortalChannels,
-    Effect.gen(function* () {
-      const channels: Record<string, OpenChannel.OpenChannel.Service> = {}
-      for (const portal of portals) {
-        const auth = yield* Effect.orDie(PortalAuth.webhook(emulator.control.info(portal.id).webhookUrls[0]!))
-        channels[portal.id] = yield* OpenChannel.make({ auth, retry: RetryPolicy.never, timeout: 2_000 }).pipe(
-          Effect.provideServiceEffect(RateBudget.RateBudget, RateBudget.make(portal.bucket))
-        )
-      }
-      return yield* Effect.provide(PortalChannels.PortalChannels, PortalChannels.layer(channels))
-    })
+  PortalChannels.layerWebhooks(
+    portals.map((portal) => ({
+      id: portal.id,
+      webhookUrl: emulator.control.info(portal.id).webhookUrls[0]!,
+      bucket: portal.bucket,
+      retry: RetryPolicy.never,
+      timeout: 2_000
+    }))
   ).pipe(Layer.provide(Layer.merge(NodeHttpClient.layerUndici, TokenStore.layerMemory())), Layer.orDie)
 
 /** A running delivery: the outbox of one portal ("demo") over the given database, or of the given portals. */

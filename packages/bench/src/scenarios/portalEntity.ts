@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { OpenChannel, PortalAuth, RateBudget, RetryPolicy, TokenStore } from "@linecast/core"
+import { RetryPolicy, TokenStore } from "@linecast/core"
 import { Delivery, DeliveryDatabase, Outbox, PortalChannels } from "@linecast/delivery"
 import type { RunningPortalEmulator } from "@linecast/testkit"
 import { startPortalEmulator } from "@linecast/testkit"
@@ -47,19 +47,15 @@ const start = async (options: {
     })
   )
   const folder = mkdtempSync(join(tmpdir(), "linecast-bench-portals-"))
-  const channels = Layer.effect(
-    PortalChannels.PortalChannels,
-    Effect.gen(function* () {
-      const built: Record<string, OpenChannel.OpenChannel.Service> = {}
-      for (const portal of portals) {
-        const auth = yield* Effect.orDie(PortalAuth.webhook(portal.webhookUrls[0]!))
-        built[portal.id] = yield* OpenChannel.make({ auth, retry: RetryPolicy.defaultPolicy, timeout: 30_000 }).pipe(
-          Effect.provideServiceEffect(RateBudget.RateBudget, RateBudget.make(options.bucket))
-        )
-      }
-      return yield* Effect.provide(PortalChannels.PortalChannels, PortalChannels.layer(built))
-    })
-  ).pipe(Layer.provide(Layer.merge(NodeHttpClient.layerUndici, TokenStore.layerMemory())))
+  const channels = PortalChannels.layerWebhooks(
+    portals.map((portal) => ({
+      id: portal.id,
+      webhookUrl: portal.webhookUrls[0]!,
+      bucket: options.bucket,
+      retry: RetryPolicy.defaultPolicy,
+      timeout: 30_000
+    }))
+  ).pipe(Layer.provide(Layer.merge(NodeHttpClient.layerUndici, TokenStore.layerMemory())), Layer.orDie)
   const runtime = ManagedRuntime.make(
     Delivery.layer({
       ledger: { exemptPortals: portals.map((portal) => portal.id) },

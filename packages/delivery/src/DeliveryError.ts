@@ -33,3 +33,15 @@ export class NotReplayableError extends Schema.TaggedError<NotReplayableError>()
     return `Entry "${this.id}" is ${this.state}: only dead or ambiguous entries can be replayed`
   }
 }
+
+/**
+ * The database failed or answered what the outbox cannot read: nothing accepted is lost, the
+ * operation can be tried again.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OutboxStorageError extends Schema.TaggedError<OutboxStorageError>()("OutboxStorageError", {
+  operation: Schema.String,
+  message: Schema.String
+}) {}

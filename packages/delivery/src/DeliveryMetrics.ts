@@ -45,3 +45,13 @@ export const batchSize = Metric.histogram(
   MetricBoundaries.fromIterable([1, 2, 5, 10, 20, 30, 40, 50]),
   "Messages per call to a portal"
 )
+
+/**
+ * 1 while a portal's circuit breaker is open or probing, by portal.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const breakerOpen = Metric.gauge("linecast_delivery_breaker_open", {
+  description: "1 while a portal's circuit breaker is open or probing"
+})

@@ -20,10 +20,11 @@ import * as Schedule from "effect/Schedule"
 import { EntryNotFoundError, NotReplayableError } from "./DeliveryError.js"
 import * as DeliveryMetrics from "./DeliveryMetrics.js"
 import { DeliveryWorkflow } from "./DeliveryWorkflow.js"
+import { storageError } from "./internal/tables.js"
 import type { DeliveryPolicy, HistoryRecord, OutboxEntry, Recipient } from "./OutboxEntry.js"
 import { recipientOf } from "./OutboxEntry.js"
 import type { OutboxConflictError, OutboxQuery, OutboxStorageError } from "./OutboxStore.js"
-import { OutboxStore, OutboxStorageError as StorageError } from "./OutboxStore.js"
+import { OutboxStore } from "./OutboxStore.js"
 import { PendingStarts } from "./PendingStarts.js"
 import { WeeklyLedger } from "./WeeklyLedger.js"
 
@@ -159,7 +160,7 @@ export const make = (options: OutboxOptions = defaultOptions) =>
         .pipe(
           Effect.catchIf(
             (error): error is SqlError => (error as { readonly _tag?: unknown })._tag === "SqlError",
-            (error) => Effect.fail(new StorageError({ operation: "store", message: error.message }))
+            (error) => Effect.fail(storageError("store")(error))
           )
         )
     // Starting a workflow waits for the engine to take the message (its reply poll): `enqueue` answers

@@ -6,12 +6,13 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import { OutboxStorageError } from "./DeliveryError.js"
+import { createTables, storageError } from "./internal/tables.js"
 import type { DeliveryState, HistoryRecord, OutboxEntry, Recipient } from "./OutboxEntry.js"
 import {
   HistoryRecord as HistoryRecordSchema,
@@ -19,17 +20,13 @@ import {
   OutboxEntry as OutboxEntrySchema
 } from "./OutboxEntry.js"
 
-/**
- * The database failed or answered what the outbox cannot read: nothing accepted is lost, the
- * operation can be tried again.
- *
- * @since 0.1.0
- * @category errors
- */
-export class OutboxStorageError extends Schema.TaggedError<OutboxStorageError>()("OutboxStorageError", {
-  operation: Schema.String,
-  message: Schema.String
-}) {}
+export {
+  /**
+   * @since 0.1.0
+   * @category errors
+   */
+  OutboxStorageError
+} from "./DeliveryError.js"
 
 /**
  * The entry was saved by someone else since it was read: read it again and decide again.
@@ -139,33 +136,13 @@ const decode = Schema.decodeUnknown(Schema.parseJson(OutboxEntrySchema))
 const encodeHistory = Schema.encodeSync(Schema.parseJson(HistoryRecordSchema))
 const decodeHistory = Schema.decodeUnknown(Schema.parseJson(HistoryRecordSchema))
 
-/** The driver's own reason is kept: "Failed to execute statement" alone helps nobody. */
-const storageError =
-  (operation: string) => (error: SqlError | { readonly message: string; readonly cause?: unknown }) =>
-    new OutboxStorageError({
-      operation,
-      message: error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message
-    })
-
 /**
  * Creates the tables when missing.
  *
  * @since 0.1.0
  * @category constructors
  */
-export const migrate: Effect.Effect<void, OutboxStorageError, SqlClient.SqlClient> = Effect.gen(function* () {
-  const sql = yield* SqlClient.SqlClient
-  yield* sql.withTransaction(
-    Effect.gen(function* () {
-      // PostgreSQL's CREATE ... IF NOT EXISTS races with itself across runners: take a lock first.
-      yield* sql.onDialectOrElse({
-        pg: () => sql`SELECT pg_advisory_xact_lock(${migrationLock})`,
-        orElse: () => Effect.void
-      })
-      for (const statement of tables) yield* sql.unsafe(statement)
-    })
-  )
-}).pipe(Effect.mapError(storageError("migrate")))
+export const migrate: Effect.Effect<void, OutboxStorageError, SqlClient.SqlClient> = createTables(migrationLock, tables)
 
 /**
  * @since 0.1.0

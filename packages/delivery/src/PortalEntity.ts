@@ -138,17 +138,13 @@ const interrupted = failed({
   message: "An earlier holder of the portal started this attempt and its answer was lost: it may have landed"
 })
 
-const breakerGauge = Metric.gauge("linecast_delivery_breaker_open", {
-  description: "1 while a portal's circuit breaker is open or probing"
-})
-
 /** The portal's sending loop: packs what is waiting into calls, within the breaker. */
 const makeSender = (portal: string, channel: OpenChannel.OpenChannel.Service, options: PortalOptions) =>
   Effect.gen(function* () {
     const state = yield* PortalState
     const breaker = yield* CircuitBreaker.make(portal, options.breaker)
     const queue = yield* Queue.unbounded<Pending>()
-    const gauge = Metric.tagged(breakerGauge, "portal", portal)
+    const gauge = Metric.tagged(DeliveryMetrics.breakerOpen, "portal", portal)
 
     const settle = (items: ReadonlyArray<Pending>, outcome: (item: Pending, index: number) => SendOutcome) =>
       Effect.forEach(items, (item, index) => Deferred.succeed(item.answer, outcome(item, index)), { discard: true })

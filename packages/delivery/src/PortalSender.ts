@@ -47,6 +47,12 @@ export class PortalSender extends Context.Tag("@linecast/delivery/PortalSender")
   }
 >() {}
 
+/** The engine could not hand the request to the portal's holder (a full mailbox...): nothing was sent. */
+const unreachable = (error: { readonly _tag: string; readonly message: string }) =>
+  new PortalSendError({
+    error: { tag: error._tag, code: "CLUSTER_UNAVAILABLE", errorClass: "retryable", message: error.message }
+  })
+
 /**
  * Sends through the portal entities of the cluster.
  *
@@ -56,28 +62,12 @@ export class PortalSender extends Context.Tag("@linecast/delivery/PortalSender")
 export const layer = Layer.effect(
   PortalSender,
   Effect.map(PortalEntity.client, (client) => ({
-    status: (portal) =>
-      client(portal)
-        .Status()
-        .pipe(
-          Effect.mapError(
-            (error) =>
-              new PortalSendError({
-                error: { tag: error._tag, code: "CLUSTER_UNAVAILABLE", errorClass: "retryable", message: error.message }
-              })
-          )
-        ),
+    status: (portal) => client(portal).Status().pipe(Effect.mapError(unreachable)),
     send: (portal, attemptId, message) =>
       client(portal)
         .Send({ attemptId, message })
         .pipe(
-          Effect.catchAll((error) =>
-            // The engine could not hand the message to the portal's holder: nothing was sent.
-            Effect.succeed({
-              _tag: "Failed" as const,
-              error: { tag: error._tag, code: "CLUSTER_UNAVAILABLE", errorClass: "retryable", message: error.message }
-            })
-          ),
+          Effect.mapError(unreachable),
           Effect.flatMap((outcome) =>
             outcome._tag === "Sent"
               ? Effect.succeed({ requestId: outcome.requestId })

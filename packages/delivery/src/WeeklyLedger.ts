@@ -11,8 +11,9 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import { storageError } from "./internal/tables.js"
 import type { Recipient } from "./OutboxEntry.js"
-import { migrate, OutboxStorageError } from "./OutboxStore.js"
+import { migrate, type OutboxStorageError } from "./OutboxStore.js"
 
 /**
  * The outcome of a claim.
@@ -104,11 +105,7 @@ export const make = (
     const sql = yield* SqlClient.SqlClient
     yield* migrate
     const settings: LedgerOptions = { ...defaultOptions, ...options }
-    const failed = (operation: string) => (error: { readonly message: string; readonly cause?: unknown }) =>
-      new OutboxStorageError({
-        operation: `ledger.${operation}`,
-        message: error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message
-      })
+    const failed = (operation: string) => storageError(`ledger.${operation}`)
     const key = (recipient: Recipient) =>
       sql`portal = ${recipient.portal} AND line_code = ${recipient.lineCode} AND user_id = ${recipient.userId}`
     const exempt = (recipient: Recipient) => settings.exemptPortals.includes(recipient.portal)

@@ -44,8 +44,6 @@ export const defaultAdvanceOptions: AdvanceOptions = {
   reconcileAttempts: 5
 }
 
-const recorded = recordedErrorOf
-
 const pending = ["queued", "deferred"] as const
 
 export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanceOptions) =>
@@ -129,7 +127,7 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
       if (entry.policy === "reject") {
         yield* save({
           state: "dead",
-          lastError: recorded({
+          lastError: recordedErrorOf({
             _tag: "UserMessageLimitError",
             code: "USER_MESSAGE_LIMIT",
             errorClass: "quota",
@@ -155,7 +153,7 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
         const newest = newer[newer.length - 1]!
         yield* save({
           state: "dead",
-          lastError: recorded({
+          lastError: recordedErrorOf({
             _tag: "Replaced",
             code: "REPLACED",
             message: `Replaced by the newer message ${newest.id}`
@@ -195,7 +193,7 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
         })
       }
       if (!reconciling && entry.policy === "replace") {
-        const replaced = recorded({
+        const replaced = recordedErrorOf({
           _tag: "Replaced",
           code: "REPLACED",
           message: `Replaced by the newer message ${entry.id}`

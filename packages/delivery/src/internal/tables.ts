@@ -5,7 +5,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
-import { OutboxStorageError } from "../OutboxStore.js"
+import { OutboxStorageError } from "../DeliveryError.js"
 
 export const storageError =
   (operation: string) =>

@@ -16,12 +16,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import * as Admission from "./Admission.js"
 import * as DeliveryWorkflow from "./DeliveryWorkflow.js"
 import type { AdvanceOptions } from "./internal/advance.js"
 import { defaultAdvanceOptions } from "./internal/advance.js"
 import * as Outbox from "./Outbox.js"
 import * as OutboxStore from "./OutboxStore.js"
-import * as PendingStarts from "./PendingStarts.js"
 import type { PortalOptions } from "./PortalEntity.js"
 import * as PortalEntity from "./PortalEntity.js"
 import * as PortalSender from "./PortalSender.js"
@@ -64,7 +64,7 @@ export const layer = (options: DeliveryOptions = {}) => {
   const storage = WeeklyLedger.layer(options.ledger).pipe(
     Layer.provideMerge(OutboxStore.layer),
     Layer.provideMerge(PortalState.layer),
-    Layer.provideMerge(PendingStarts.layer)
+    Layer.provideMerge(Admission.layer)
   )
   const portals = PortalEntity.layer({ ...PortalEntity.defaultOptions, ...options.portals })
   const workflow = DeliveryWorkflow.layer({ ...defaultAdvanceOptions, ...options.retries })

@@ -31,14 +31,34 @@ export const DeliveryWorkflow = Workflow.make({
  * @category layers
  */
 export const layer = (options: AdvanceOptions = defaultAdvanceOptions) =>
-  DeliveryWorkflow.toLayer(({ entryId }) =>
+  DeliveryWorkflow.toLayer(({ entryId, generation }) =>
     Effect.gen(function* () {
+      let defects = 0
       for (let step = 0; ; step++) {
         const next = yield* Activity.make({
           name: `step-${step}`,
           success: Step,
-          execute: advance(entryId, options)
-        })
+          execute: advance({ entryId, generation }, options)
+        }).pipe(
+          Effect.tap(() => {
+            defects = 0
+          }),
+          // The engine dies when it loses an activity's message (its runner died, the message is being processed
+          // elsewhere): a workflow that died would be finished for good, its entry stuck. The next step settles
+          // whatever this one left, safely (see `advance`), so take it after a pause.
+          Effect.catchAllDefect((defect) =>
+            Effect.as(
+              Effect.logWarning("a delivery step was lost; the next one settles it", {
+                entryId,
+                reason: defect instanceof Error ? defect.message : String(defect)
+              }),
+              {
+                _tag: "Wait",
+                delayMs: Math.min(60_000, 1_000 * 2 ** defects++)
+              } as const
+            )
+          )
+        )
         if (next._tag === "Done") return
         yield* DurableClock.sleep({ name: `wait-${step}`, duration: next.delayMs })
       }

@@ -40,6 +40,14 @@ export const DeliveryState = Schema.Literal("queued", "sending", "sent", "deferr
 export type DeliveryState = typeof DeliveryState.Type
 
 /**
+ * States in which an entry's workflow rests (done, or waiting long) and holds no place in admission.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const resting = (state: DeliveryState): boolean => state !== "queued" && state !== "sending"
+
+/**
  * The key Bitrix24's weekly rule is kept on: one message per (portal, line, user) per 7 × 24 h.
  *
  * @since 0.1.0

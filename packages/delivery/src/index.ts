@@ -4,6 +4,7 @@
  * @since 0.1.0
  */
 
+export * as Admission from "./Admission.js"
 export * as CircuitBreaker from "./CircuitBreaker.js"
 export * as Delivery from "./Delivery.js"
 export * as DeliveryDatabase from "./DeliveryDatabase.js"
@@ -13,7 +14,6 @@ export * as DeliveryWorkflow from "./DeliveryWorkflow.js"
 export * as Outbox from "./Outbox.js"
 export * as OutboxEntry from "./OutboxEntry.js"
 export * as OutboxStore from "./OutboxStore.js"
-export * as PendingStarts from "./PendingStarts.js"
 export * as PortalChannels from "./PortalChannels.js"
 export * as PortalEntity from "./PortalEntity.js"
 export * as PortalSender from "./PortalSender.js"

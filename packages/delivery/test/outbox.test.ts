@@ -2,7 +2,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vi
 import { BitrixError, type NetworkMessage } from "@linecast/core"
 import type { RunningPortalEmulator } from "@linecast/testkit"
 import { startPortalEmulator } from "@linecast/testkit"
-import { Effect, Either, Metric } from "effect"
+import { Effect, Either, Layer, ManagedRuntime, Metric } from "effect"
+import * as Admission from "../src/Admission.js"
+import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import * as DeliveryMetrics from "../src/DeliveryMetrics.js"
 import { type EnqueueOptions, Outbox } from "../src/Outbox.js"
 import * as OutboxStore from "../src/OutboxStore.js"
@@ -187,13 +189,19 @@ describe("delivery: bad input and restarts", () => {
     expect(await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count()))).toBe(0)
   })
 
-  it("starts an entry that was stored but never started (a crash between the two) at the next start", async () => {
+  it("starts an admitted entry whose workflow never started (a crash between the two) with the stall sweep", async () => {
     const database = await freshDatabase("sqlite")
-    runtime = startDelivery(emulator, database)
+    // The entry and its place in admission are written together; admitted, then the process dies before
+    // the engine took the start.
+    const storage = ManagedRuntime.make(
+      Layer.merge(OutboxStore.layer, Admission.layer).pipe(Layer.provide(DeliveryDatabase.layer(database)))
+    )
     const now = Date.now()
-    await runtime.runPromise(
-      Effect.flatMap(OutboxStore.OutboxStore, (store) =>
-        store.insert({
+    await storage.runPromise(
+      Effect.gen(function* () {
+        const store = yield* OutboxStore.OutboxStore
+        const admission = yield* Admission.Admission
+        yield* store.insert({
           id: "stored-only",
           idempotencyKey: "stored-only",
           portal: "demo",
@@ -206,12 +214,19 @@ describe("delivery: bad input and restarts", () => {
           updatedAt: now,
           version: 0
         })
-      )
+        yield* admission.add({ entryId: "stored-only", generation: 0, portal: "demo", readyAt: now })
+        const admitted = yield* admission.admit({ perPortal: 10, total: 10 }, now)
+        expect(admitted).toEqual([{ entryId: "stored-only", generation: 0 }])
+      })
     )
-    await runtime.dispose()
-    runtime = startDelivery(emulator, database)
+    await storage.dispose()
+    runtime = startDelivery(emulator, database, { outbox: { stallMs: 300, sweepIntervalMs: 200 } })
     await waitFor(runtime, "stored-only", (entry) => entry.state === "sent")
     expect(inboxTexts(6)).toEqual(["stored, never started"])
+    // At rest, the entry gave its place back.
+    await expect
+      .poll(() => runtime!.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts)))
+      .toEqual({ waiting: 0, admitted: 0 })
   })
 
   it("picks deferred work up again after a restart", async () => {

@@ -160,17 +160,54 @@ describe("several runners on PostgreSQL", () => {
           Effect.flatMap(
             SqlClient.SqlClient,
             (sql) =>
-              sql`SELECT h.entry_id, h.version, h.state, h.body FROM linecast_outbox_history h
-                JOIN linecast_outbox o ON o.id = h.entry_id WHERE o.state <> 'sent' ORDER BY h.entry_id, h.version LIMIT 12`
+              sql`SELECT h.entry_id, h.version, h.state, h.body, h.recorded_at FROM linecast_outbox_history h
+                JOIN linecast_outbox o ON o.id = h.entry_id WHERE o.state NOT IN ('sent', 'ambiguous')
+                ORDER BY h.entry_id, h.version LIMIT 12`
           )
         )
-        throw new Error(`${error.message}: ${JSON.stringify(last)} ${JSON.stringify(stuck)}`)
+        // What admission and the engine hold for them, to tell where they stopped.
+        const held = await db.runPromise(
+          Effect.flatMap(SqlClient.SqlClient, (sql) =>
+            Effect.all([
+              sql`SELECT a.* FROM linecast_admission a JOIN linecast_outbox o ON o.id = a.entry_id
+                WHERE o.state NOT IN ('sent', 'ambiguous')`,
+              sql`SELECT m.entity_type, m.entity_id, m.tag, m.processed, m.last_read, m.deliver_at, m.payload
+                FROM cluster_messages m, linecast_outbox o
+                WHERE o.state NOT IN ('sent', 'ambiguous') AND m.payload LIKE '%' || o.id || '%' LIMIT 20`.pipe(
+                Effect.orElseSucceed(() => [])
+              ),
+              sql`SELECT r.kind, r.payload FROM cluster_replies r JOIN cluster_messages m ON m.id = r.request_id, linecast_outbox o
+                WHERE o.state NOT IN ('sent', 'ambiguous') AND m.payload LIKE '%' || o.id || '%' LIMIT 20`.pipe(
+                Effect.orElseSucceed(() => [])
+              )
+            ])
+          )
+        )
+        throw new Error(`${error.message}: ${JSON.stringify(last)} ${JSON.stringify(stuck)} ${JSON.stringify(held)}`)
       })
       const final = await states()
       const total = final.reduce((sum, row) => sum + Number(row.n), 0)
       const ambiguous = Number(final.find((row) => row.state === "ambiguous")?.n ?? 0)
       expect(total).toBeGreaterThanOrEqual(250)
       // Every sent entry arrived once; an ambiguous one at most once.
+      const twice = portals.flatMap((portal) =>
+        Array.from({ length: usersPerPortal }, (_, user) => user + 1)
+          .filter((user) => emulator.control.inbox(portal.id, user).length > 1)
+          .map((user) => `${portal.id}/${user}`)
+      )
+      if (twice.length > 0) {
+        const histories = await db.runPromise(
+          Effect.flatMap(
+            SqlClient.SqlClient,
+            (sql) =>
+              sql`SELECT o.idempotency_key, h.version, h.body, h.recorded_at FROM linecast_outbox_history h
+                JOIN linecast_outbox o ON o.id = h.entry_id WHERE ${sql.in("o.idempotency_key", twice)}
+                ORDER BY o.idempotency_key, h.version`
+          )
+        )
+        console.error("sent twice", JSON.stringify(histories))
+      }
+      expect(twice).toEqual([])
       expect(accepted()).toBeGreaterThanOrEqual(total - ambiguous)
       expect(accepted()).toBeLessThanOrEqual(total)
       for (const portal of portals) {

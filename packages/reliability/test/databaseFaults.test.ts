@@ -74,7 +74,7 @@ describe.skipIf(process.env.LINECAST_CHAOS_DB_CUTS !== "1")("database faults", (
       const strandedEntries = recovered
         ? []
         : (await entries(runtime)).filter((entry) => entry.state !== "sent" && entry.state !== "dead")
-      const strandedPendingStarts = recovered ? 0 : await schema.count("linecast_pending_start")
+      const strandedAdmissions = recovered ? 0 : await schema.count("linecast_admission")
       let final = runtime
       if (!recovered) {
         await runtime.dispose()
@@ -101,7 +101,7 @@ describe.skipIf(process.env.LINECAST_CHAOS_DB_CUTS !== "1")("database faults", (
         connectionsTerminated: terminated,
         strandedUntilRestart: strandedEntries.length,
         strandedStates: strandedEntries.map((entry) => `${entry.state}/${entry.attempts}`),
-        strandedPendingStarts
+        strandedAdmissions
       })
       expect(terminated).toBeGreaterThan(0)
       expect(accepted).toBeGreaterThan(0)

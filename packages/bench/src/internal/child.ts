@@ -1,6 +1,7 @@
 /** Child processes a scenario runs and reads: each prints one JSON line `{"figures":{...}}` last on stdout. */
 import { spawn } from "node:child_process"
 import { fileURLToPath } from "node:url"
+import { bundleWorker } from "./bundle.js"
 
 export interface ChildOutcome {
   /** The figures of the last stdout line, or undefined when it was not that JSON. */
@@ -93,21 +94,22 @@ export const worker = (
     readonly timeoutMs: number
     readonly nodeFlags?: ReadonlyArray<string>
     readonly onLine?: (line: string, stop: () => void) => void
+    /** Run a compiled bundle of the worker instead of its source through tsx (for memory figures). */
+    readonly bundled?: boolean
   }
 ) =>
-  run(
-    process.execPath,
-    [
-      ...(options.nodeFlags ?? []),
-      "--conditions=@linecast/source",
-      "--import",
-      "tsx",
-      fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url)),
-      ...args
-    ],
-    {
-      timeoutMs: options.timeoutMs,
-      cwd: fileURLToPath(new URL("../../", import.meta.url)),
-      ...(options.onLine === undefined ? {} : { onLine: options.onLine })
-    }
+  (options.bundled === true ? bundleWorker(name).then((file) => [file]) : Promise.resolve(sourceOf(name))).then(
+    (entry) =>
+      run(process.execPath, [...(options.nodeFlags ?? []), ...entry, ...args], {
+        timeoutMs: options.timeoutMs,
+        cwd: fileURLToPath(new URL("../../", import.meta.url)),
+        ...(options.onLine === undefined ? {} : { onLine: options.onLine })
+      })
   )
+
+const sourceOf = (name: string) => [
+  "--conditions=@linecast/source",
+  "--import",
+  "tsx",
+  fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url))
+]

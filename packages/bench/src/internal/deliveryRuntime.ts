@@ -1,7 +1,7 @@
 /** Delivery as the bench runs it: the outbox of one portal ("demo") over a database, sending through core. */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { OpenChannel, PortalAuth, RateBudget, RetryPolicy, TokenStore } from "@linecast/core"
-import type { Outbox } from "@linecast/delivery"
+import type { Admission, Outbox } from "@linecast/delivery"
 import { Delivery, DeliveryDatabase, PortalChannels } from "@linecast/delivery"
 import { Effect, Layer, ManagedRuntime } from "effect"
 
@@ -17,7 +17,7 @@ export interface DeliveryRuntimeOptions {
 
 export const makeDeliveryRuntime = (
   options: DeliveryRuntimeOptions
-): ManagedRuntime.ManagedRuntime<Outbox.Outbox, unknown> => {
+): ManagedRuntime.ManagedRuntime<Outbox.Outbox | Admission.Admission, unknown> => {
   const budget = options.bucket === undefined ? RateBudget.layerUnlimited : RateBudget.layer(options.bucket)
   const channel = Layer.unwrapEffect(
     Effect.map(PortalAuth.webhook(options.webhookUrl), (auth) =>

@@ -1,20 +1,18 @@
 /**
- * Scenario 8's process: enqueues COUNT messages through delivery's outbox on SQLite, then reports its
- * own memory as one JSON line on stdout and exits. MODE `engine`: the whole `Delivery.layer` with the
- * portal unreachable (every message's workflow starts, fails once, waits); MODE `outbox`: the outbox
- * with a workflow engine that runs nothing (what the queue itself holds). Run by `scenarios/memory.ts`
- * with `--expose-gc`, so that the figure is what stays held, not garbage not yet collected.
+ * Scenario 8's process: the whole of delivery (`Delivery.layer`: outbox, admission, cluster engine,
+ * workflows, portal entity) on SQLite with its portal unreachable, as in an outage; enqueues COUNT
+ * messages, then reports its own memory as one JSON line on stdout and exits. Run by
+ * `scenarios/memory.ts` from a bundle with `--expose-gc`, so that the figure is what stays held, not
+ * garbage not yet collected.
  */
 import { createServer } from "node:net"
-import { DeliveryDatabase, Outbox, OutboxStore, PendingStarts, WeeklyLedger } from "@linecast/delivery"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Admission, Outbox } from "@linecast/delivery"
+import { Effect } from "effect"
 import { makeDeliveryRuntime } from "../internal/deliveryRuntime.js"
-import { layerInertWorkflowEngine } from "../internal/inertWorkflowEngine.js"
 
-const mode = process.argv[2] === "engine" ? "engine" : "outbox"
-const count = Number(process.argv[3] ?? 100_000)
+const count = Number(process.argv[2] ?? 100_000)
 /** The SQLite file; its folder is the parent's to remove, even when this process is killed. */
-const filename = process.argv[4] ?? ""
+const filename = process.argv[3] ?? ""
 const concurrency = 64
 
 /** A port nothing listens on: taken, then released. */
@@ -25,28 +23,22 @@ const closedPort = await new Promise<number>((resolve) => {
   })
 })
 
+const mb = (bytes: number) => bytes / 2 ** 20
 let peakRss = 0
 const sampler = setInterval(() => {
   peakRss = Math.max(peakRss, process.memoryUsage().rss)
 }, 100)
-const database: DeliveryDatabase.DatabaseOptions = { kind: "sqlite", filename }
-const runtime =
-  mode === "engine"
-    ? makeDeliveryRuntime({
-        webhookUrl: `http://127.0.0.1:${closedPort}/rest/1/benchunreachable/`,
-        database,
-        // The portal stays down: one failed attempt, then a long durable wait, as an outage looks.
-        retries: { retryDelaysMs: [3_600_000] }
-      })
-    : ManagedRuntime.make(
-        Outbox.layer.pipe(
-          Layer.provide(layerInertWorkflowEngine),
-          Layer.provide(
-            WeeklyLedger.layer().pipe(Layer.provideMerge(OutboxStore.layer), Layer.provideMerge(PendingStarts.layer))
-          ),
-          Layer.provide(DeliveryDatabase.layer(database))
-        )
-      )
+const runtime = makeDeliveryRuntime({
+  webhookUrl: `http://127.0.0.1:${closedPort}/rest/1/benchunreachable/`,
+  database: { kind: "sqlite", filename },
+  // The portal stays down: each admitted message fails once, then waits long, as an outage looks.
+  retries: { retryDelaysMs: [3_600_000] }
+})
+await runtime.runPromise(Effect.void)
+await new Promise((resolve) => setTimeout(resolve, 1_000))
+globalThis.gc?.()
+const idleRss = process.memoryUsage().rss
+
 const started = performance.now()
 let next = 0
 await runtime.runPromise(
@@ -69,9 +61,10 @@ await runtime.runPromise(
   )
 )
 const seconds = (performance.now() - started) / 1000
+// Let the admitted workflows fail their first attempt and settle into their wait, then collect.
+await new Promise((resolve) => setTimeout(resolve, 3_000))
 const queued = await runtime.runPromise(Effect.flatMap(Outbox.Outbox, (outbox) => outbox.count({})))
-// Let what enqueue started settle, then collect, so that the figure is what the queue holds.
-await new Promise((resolve) => setTimeout(resolve, 2_000))
+const admission = await runtime.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts))
 globalThis.gc?.()
 const memory = process.memoryUsage()
 clearInterval(sampler)
@@ -79,13 +72,16 @@ process.stdout.write(
   `${JSON.stringify({
     figures: {
       queued,
+      admitted: admission.admitted,
+      waiting: admission.waiting,
       enqueuedPerSecond: count / seconds,
-      rssMb: memory.rss / 2 ** 20,
-      heapUsedMb: memory.heapUsed / 2 ** 20,
-      peakRssMb: Math.max(peakRss, memory.rss) / 2 ** 20
+      idleRssMb: mb(idleRss),
+      rssMb: mb(memory.rss),
+      growthMb: mb(memory.rss - idleRss),
+      heapUsedMb: mb(memory.heapUsed),
+      peakRssMb: mb(Math.max(peakRss, memory.rss))
     }
   })}\n`,
-  // Not disposed: with the engine, shutting thousands of waiting workflows down takes minutes, and
-  // this process exists only to be measured.
+  // Not disposed: this process exists only to be measured.
   () => process.exit(0)
 )

@@ -6,13 +6,16 @@
  */
 import type { NetworkMessage } from "@linecast/core"
 import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
+import type { AdmissionKey } from "../Admission.js"
+import { Admission } from "../Admission.js"
 import { entered } from "../DeliveryMetrics.js"
 import type { OutboxEntry } from "../OutboxEntry.js"
-import { recipientOf, recordedErrorOf } from "../OutboxEntry.js"
+import { recipientOf, recordedErrorOf, resting } from "../OutboxEntry.js"
 import { OutboxStore } from "../OutboxStore.js"
 import { PortalSender } from "../PortalSender.js"
 import { PortalState } from "../PortalState.js"
@@ -36,27 +39,48 @@ export interface AdvanceOptions {
   readonly retryDelaysMs: ReadonlyArray<number>
   /** Re-sends that try to settle an ambiguous send before it is left to an operator. */
   readonly reconcileAttempts: number
+  /**
+   * How long a step waits for the portal's holder to answer a send. Past it, the entry stays `sending` and
+   * the next step settles the attempt (see below): a holder whose runner died never answers.
+   */
+  readonly replyTimeoutMs: number
 }
 
 export const defaultAdvanceOptions: AdvanceOptions = {
   heldRetryMs: 1_000,
   retryDelaysMs: [1_000, 5_000, 30_000, 120_000, 600_000, 1_800_000],
-  reconcileAttempts: 5
+  reconcileAttempts: 5,
+  replyTimeoutMs: 120_000
 }
 
 const pending = ["queued", "deferred"] as const
 
-export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanceOptions) =>
+export const advance = (key: AdmissionKey, options: AdvanceOptions = defaultAdvanceOptions) =>
+  Effect.flatMap(Admission, (admission) =>
+    Effect.tap(step(key.entryId, options), (next) =>
+      // A long wait is not a stall: admission looks at the entry again once the wait is over.
+      next._tag === "Wait" && next.delayMs >= 1_000
+        ? Effect.flatMap(Clock.currentTimeMillis, (now) => admission.touch([key], now + next.delayMs)).pipe(
+            Effect.ignoreLogged
+          )
+        : Effect.void
+    )
+  )
+
+const step = (entryId: string, options: AdvanceOptions) =>
   Effect.gen(function* () {
     const store = yield* OutboxStore
     const ledger = yield* WeeklyLedger
     const sender = yield* PortalSender
     const portalState = yield* PortalState
+    const admission = yield* Admission
     const now = yield* Clock.currentTimeMillis
     const found = yield* store.get(entryId)
-    if (Option.isNone(found)) return done
+    if (Option.isNone(found)) return yield* Effect.as(admission.forget([entryId]), done)
     const entry = found.value
-    if (entry.state === "sent" || entry.state === "dead") return done
+    const place = (of: OutboxEntry) => ({ entryId: of.id, generation: of.generation })
+    if (entry.state === "sent" || entry.state === "dead")
+      return yield* Effect.as(admission.release([place(entry)]), done)
     const recipient = recipientOf(entry)
     // Every save goes through `current`, so that each is checked against the one before.
     let current = entry
@@ -66,7 +90,12 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
           Effect.suspend(() => {
             const changed = saved.state !== current.state
             current = saved
-            return changed ? entered(saved.state) : Effect.void
+            if (!changed) return Effect.void
+            // At rest, its workflow gives its place in admission to the next entry.
+            return Effect.zipRight(
+              entered(saved.state),
+              resting(saved.state) ? admission.release([place(saved)]) : Effect.void
+            )
           })
         )
       )
@@ -172,9 +201,17 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
     const attempts = entry.attempts + 1
     yield* save({ state: "sending", attempts })
     // The attempt's id is recorded by the portal's holder before it sends: see PortalEntity.
-    const outcome = yield* sender
+    const answered = yield* sender
       .send(entry.portal, `${entry.id}/${entry.generation}/${attempts}`, message)
-      .pipe(Effect.either)
+      .pipe(Effect.either, Effect.timeoutOption(Duration.millis(options.replyTimeoutMs)))
+    if (Option.isNone(answered)) {
+      // Left `sending`: the next step closes this attempt if the holder never began it, else reconciles.
+      yield* Effect.logWarning("no answer from the portal's holder; the attempt is settled by the next step", {
+        entryId
+      })
+      return wait(0)
+    }
+    const outcome = answered.value
     const after = yield* Clock.currentTimeMillis
 
     if (Either.isRight(outcome)) {
@@ -191,6 +228,7 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
           receipt,
           updatedAt: after
         })
+        yield* admission.release([place(member)])
       }
       if (!reconciling && entry.policy === "replace") {
         const replaced = recordedErrorOf({
@@ -202,6 +240,7 @@ export const advance = (entryId: string, options: AdvanceOptions = defaultAdvanc
           (other) => other.policy === "replace" && other.createdAt <= entry.createdAt
         )) {
           yield* store.save({ ...older, state: "dead", lastError: replaced, updatedAt: after })
+          yield* admission.release([place(older)])
         }
       }
       yield* ledger.record(recipient, after)

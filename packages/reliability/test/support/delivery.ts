@@ -44,7 +44,9 @@ export type DeliveryRuntime = ManagedRuntime.ManagedRuntime<Outbox.Outbox | Port
 export const startDelivery = (
   auth: PortalAuth.PortalAuth,
   database: DeliveryDatabase.DatabaseOptions,
-  record: Recorder
+  record: Recorder,
+  /** The outbox's timings, over the test ones below (the SQLite fault test shortens the stall sweep). */
+  outbox: Partial<Outbox.OutboxOptions> = {}
 ): DeliveryRuntime => {
   const http = FetchHttpClient.layer.pipe(Layer.provide(Layer.succeed(FetchHttpClient.Fetch, recordingFetch(record))))
   const channel = OpenChannel.layer({ auth, retry: RetryPolicy.never, timeout: 2_000 }).pipe(
@@ -66,7 +68,7 @@ export const startDelivery = (
         reconcileAttempts
       },
       portals: { breaker: { failureThreshold: 5, openMs: 300, maxOpenMs: 2_000 } },
-      outbox: { sweepIntervalMs: 500, staleStartMs: 2_000 },
+      outbox: { sweepIntervalMs: 500, ...outbox },
       sharding: {
         entityMessagePollInterval: "100 millis",
         entityTerminationTimeout: "1 second",

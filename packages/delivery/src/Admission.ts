@@ -1,0 +1,228 @@
+/**
+ * Admission control: which entries' workflows run now. Every queued entry has its workflow, but a
+ * workflow in the engine holds memory for as long as it waits for its portal, and a portal takes
+ * at most ~100 messages a second. So an entry waits here, as a row, until its portal has room: a
+ * dispatcher admits the oldest ready entries of each portal, up to `perPortal` admitted at once and
+ * `total` across portals, and starts their workflows. An entry gives its place back when it comes
+ * to rest (sent, deferred, dead, ambiguous). A million queued messages cost a million rows, not a
+ * million workflows; a portal that is down holds its places and no more.
+ *
+ * The waiting row is written in the same transaction as the entry, so an accepted entry is never
+ * without its start; any runner's dispatcher may admit it (starting a workflow twice is harmless,
+ * and the conditional update admits each row once).
+ *
+ * @since 0.1.0
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type { OutboxStorageError } from "./DeliveryError.js"
+import { createTables, storageError } from "./internal/tables.js"
+
+/**
+ * An entry's workflow, as admission knows it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AdmissionKey {
+  readonly entryId: string
+  readonly generation: number
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface AdmissionLimits {
+  /** Workflows of one portal admitted at once. */
+  readonly perPortal: number
+  /** Workflows admitted at once across all portals. */
+  readonly total: number
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Admission extends Context.Tag("@linecast/delivery/Admission")<Admission, Admission.Service>() {}
+
+/**
+ * @since 0.1.0
+ */
+export declare namespace Admission {
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  export interface Service {
+    /** Records an entry's workflow as waiting; ready from `readyAt` (its `notBefore`, or now). */
+    readonly add: (
+      key: AdmissionKey & { readonly portal: string; readonly readyAt: number }
+    ) => Effect.Effect<void, OutboxStorageError>
+    /** Admits the oldest ready waiting entries, fairly across portals, within the limits. */
+    readonly admit: (
+      limits: AdmissionLimits,
+      now: number
+    ) => Effect.Effect<ReadonlyArray<AdmissionKey>, OutboxStorageError>
+    /** Gives an entry's place back (or drops its waiting row): its workflow rests or is gone. */
+    readonly release: (keys: ReadonlyArray<AdmissionKey>) => Effect.Effect<void, OutboxStorageError>
+    /** Drops every row of these entries (purged). */
+    readonly forget: (entryIds: ReadonlyArray<string>) => Effect.Effect<void, OutboxStorageError>
+    /** Admitted entries not looked at since `before`, oldest first: the stall sweep's work. */
+    readonly admittedBefore: (
+      before: number,
+      limit: number
+    ) => Effect.Effect<ReadonlyArray<AdmissionKey>, OutboxStorageError>
+    /** Marks admitted entries as looked at now. */
+    readonly touch: (keys: ReadonlyArray<AdmissionKey>, at: number) => Effect.Effect<void, OutboxStorageError>
+    /** How many entries wait and how many are admitted. */
+    readonly counts: Effect.Effect<{ readonly waiting: number; readonly admitted: number }, OutboxStorageError>
+    /** Tells this runner's dispatcher to look again (an entry was added, a place freed). */
+    readonly wake: Effect.Effect<void>
+    /** Waits for `wake`. */
+    readonly awaitWake: Effect.Effect<void>
+  }
+}
+
+/** Names the migration lock in PostgreSQL. */
+const migrationLock = 7_245_109_333
+
+/** One index serves every question: waiting rows (admitted_at NULL) by portal and age, admitted ones by age. */
+const tables = [
+  `CREATE TABLE IF NOT EXISTS linecast_admission (
+    entry_id TEXT NOT NULL,
+    generation BIGINT NOT NULL,
+    portal TEXT NOT NULL,
+    ready_at BIGINT NOT NULL,
+    admitted_at BIGINT,
+    PRIMARY KEY (entry_id, generation)
+  )`,
+  "CREATE INDEX IF NOT EXISTS linecast_admission_order ON linecast_admission (admitted_at, portal, ready_at)"
+]
+
+const keyOf = (row: { readonly entry_id: string; readonly generation: number | string }): AdmissionKey => ({
+  entryId: row.entry_id,
+  generation: Number(row.generation)
+})
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  yield* createTables(migrationLock, tables)
+  const signal = yield* Queue.sliding<void>(1)
+
+  const keys = (list: ReadonlyArray<AdmissionKey>) =>
+    sql.or(list.map((key) => sql`(entry_id = ${key.entryId} AND generation = ${key.generation})`))
+
+  // Chosen first, then admitted by key: the conditional update admits each row once across runners.
+  const admitPortal = (portal: string, count: number, now: number) =>
+    Effect.flatMap(
+      sql<{ entry_id: string; generation: number | string }>`SELECT entry_id, generation FROM linecast_admission
+        WHERE admitted_at IS NULL AND portal = ${portal} AND ready_at <= ${now} ORDER BY ready_at LIMIT ${count}`,
+      (chosen) =>
+        chosen.length === 0
+          ? Effect.succeed([])
+          : sql<{ entry_id: string; generation: number | string }>`UPDATE linecast_admission SET admitted_at = ${now}
+              WHERE (${keys(chosen.map(keyOf))}) AND admitted_at IS NULL RETURNING entry_id, generation`
+    )
+
+  return Admission.of({
+    add: ({ entryId, generation, portal, readyAt }) =>
+      sql`INSERT INTO linecast_admission (entry_id, generation, portal, ready_at)
+        VALUES (${entryId}, ${generation}, ${portal}, ${readyAt})
+        ON CONFLICT (entry_id, generation) DO NOTHING`.pipe(Effect.asVoid, Effect.mapError(storageError("admit"))),
+
+    admit: (limits, now) =>
+      Effect.gen(function* () {
+        const active = yield* sql<{ portal: string; n: number | string }>`SELECT portal, COUNT(*) AS n
+          FROM linecast_admission WHERE admitted_at IS NOT NULL GROUP BY portal`
+        const admittedOf = new Map(active.map((row) => [row.portal, Number(row.n)]))
+        let room = limits.total - active.reduce((sum, row) => sum + Number(row.n), 0)
+        if (room <= 0) return []
+        // The portals with waiting rows, one index seek each (a loose index scan).
+        const waiting = yield* sql<{ portal: string | null }>`WITH RECURSIVE waiting(portal) AS (
+            SELECT MIN(portal) FROM linecast_admission WHERE admitted_at IS NULL
+            UNION ALL
+            SELECT (SELECT MIN(portal) FROM linecast_admission WHERE admitted_at IS NULL AND portal > waiting.portal)
+            FROM waiting WHERE waiting.portal IS NOT NULL
+          )
+          SELECT portal FROM waiting WHERE portal IS NOT NULL`
+        // The least busy portals first, and no portal more than its share of the room left.
+        const portals = waiting
+          .flatMap((row) => (row.portal === null ? [] : [row.portal]))
+          .sort((a, b) => (admittedOf.get(a) ?? 0) - (admittedOf.get(b) ?? 0))
+        const admitted: Array<AdmissionKey> = []
+        for (let index = 0; index < portals.length && room > 0; index++) {
+          const portal = portals[index]!
+          const share = Math.ceil(room / (portals.length - index))
+          const count = Math.min(share, limits.perPortal - (admittedOf.get(portal) ?? 0))
+          if (count <= 0) continue
+          const rows = yield* admitPortal(portal, count, now)
+          room -= rows.length
+          for (const row of rows) admitted.push(keyOf(row))
+        }
+        return admitted
+      }).pipe(Effect.mapError(storageError("admit"))),
+
+    release: (list) =>
+      list.length === 0
+        ? Effect.void
+        : sql`DELETE FROM linecast_admission WHERE ${keys(list)}`.pipe(
+            Effect.zipRight(Queue.offer(signal, undefined)),
+            Effect.asVoid,
+            Effect.mapError(storageError("release"))
+          ),
+
+    forget: (entryIds) =>
+      entryIds.length === 0
+        ? Effect.void
+        : sql`DELETE FROM linecast_admission WHERE ${sql.in("entry_id", entryIds)}`.pipe(
+            Effect.asVoid,
+            Effect.mapError(storageError("release"))
+          ),
+
+    admittedBefore: (before, limit) =>
+      sql<{ entry_id: string; generation: number | string }>`SELECT entry_id, generation FROM linecast_admission
+        WHERE admitted_at IS NOT NULL AND admitted_at < ${before} ORDER BY admitted_at LIMIT ${limit}`.pipe(
+        Effect.map((rows) => rows.map(keyOf)),
+        Effect.mapError(storageError("admitted"))
+      ),
+
+    touch: (list, at) =>
+      list.length === 0
+        ? Effect.void
+        : sql`UPDATE linecast_admission SET admitted_at = ${at} WHERE admitted_at IS NOT NULL AND (${keys(list)})`.pipe(
+            Effect.asVoid,
+            Effect.mapError(storageError("admitted"))
+          ),
+
+    counts: sql<{ waiting: number | string | null; admitted: number | string | null }>`SELECT
+        SUM(CASE WHEN admitted_at IS NULL THEN 1 ELSE 0 END) AS waiting,
+        SUM(CASE WHEN admitted_at IS NULL THEN 0 ELSE 1 END) AS admitted
+      FROM linecast_admission`.pipe(
+      Effect.map((rows) =>
+        Option.match(Option.fromNullable(rows[0]), {
+          onNone: () => ({ waiting: 0, admitted: 0 }),
+          onSome: (row) => ({ waiting: Number(row.waiting ?? 0), admitted: Number(row.admitted ?? 0) })
+        })
+      ),
+      Effect.mapError(storageError("admitted"))
+    ),
+
+    wake: Effect.asVoid(Queue.offer(signal, undefined)),
+    awaitWake: Effect.asVoid(Queue.take(signal))
+  })
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Admission, OutboxStorageError, SqlClient.SqlClient> = Layer.effect(Admission, make)

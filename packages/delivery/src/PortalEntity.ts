@@ -168,7 +168,15 @@ const makeSender = (portal: string, channel: OpenChannel.OpenChannel.Service, op
             failed({ ...recordedErrorOf(begun.left), code: "STORAGE_UNAVAILABLE", errorClass: "retryable" })
           )
         }
-        const fresh = items.filter((item) => begun.right.has(item.attemptId))
+        // The same attempt may reach the holder twice (the engine re-sends a request whose runner looked
+        // lost): it goes out once, and each copy gets its answer.
+        const fresh: Array<Pending> = []
+        const copies: Array<Pending> = []
+        for (const item of items) {
+          if (!begun.right.has(item.attemptId)) continue
+          if (fresh.some((other) => other.attemptId === item.attemptId)) copies.push(item)
+          else fresh.push(item)
+        }
         yield* settle(
           items.filter((item) => !begun.right.has(item.attemptId)),
           () => interrupted
@@ -182,12 +190,14 @@ const makeSender = (portal: string, channel: OpenChannel.OpenChannel.Service, op
         const portalDown = outcomes.every((outcome) => Either.isLeft(outcome) && unavailable.has(outcome.left.code))
         yield* portalDown ? breaker.failed : breaker.succeeded
         yield* Metric.set(gauge, (yield* breaker.state) === "closed" ? 0 : 1)
-        yield* settle(fresh, (_, index) => {
+        const answers = fresh.map((_, index): SendOutcome => {
           const outcome = outcomes[index]!
           return Either.isRight(outcome)
             ? { _tag: "Sent", requestId: outcome.right.requestId }
             : failed(recordedErrorOf(outcome.left))
         })
+        yield* settle(fresh, (_, index) => answers[index]!)
+        yield* settle(copies, (copy) => answers[fresh.findIndex((item) => item.attemptId === copy.attemptId)]!)
       })
 
     const worker = Effect.forever(

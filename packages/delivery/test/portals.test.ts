@@ -112,6 +112,38 @@ describe("the portal entity", () => {
     for (const user of users.slice(0, 8)) expect(emulator.control.inbox("flaky", user.id)).toHaveLength(1)
   })
 
+  it("sends an attempt that reaches the holder twice once, and answers both copies", async () => {
+    const portal = emulator.control.createPortal({
+      users,
+      webhooks: [{ userId: 1 }],
+      lines: [{}],
+      bucket: { limit: 2, drainPerSecond: 1 }
+    })
+    runtime = startDelivery(
+      emulator,
+      await freshDatabase("sqlite"),
+      {},
+      channelsFor(emulator, [{ id: portal.id, bucket: { limit: 2, drainPerSecond: 1 } }])
+    )
+    const message = { lineCode: portal.lineCodes[0]!, userId: 7, message: "only once" }
+    // Two busy calls first, so that the copies wait in the holder's queue and are packed together.
+    const answers = await runtime.runPromise(
+      Effect.flatMap(PortalSender, (sender) =>
+        Effect.all(
+          [
+            sender.send(portal.id, "filler/0/1", { ...message, userId: 1, message: "filler 1" }),
+            sender.send(portal.id, "filler/0/2", { ...message, userId: 2, message: "filler 2" }),
+            sender.send(portal.id, "twice/0/1", message),
+            sender.send(portal.id, "twice/0/1", message)
+          ],
+          { concurrency: "unbounded" }
+        )
+      )
+    )
+    expect(answers[2]!.requestId).toBe(answers[3]!.requestId)
+    expect(emulator.control.inbox(portal.id, 7).map((entry) => entry.message)).toEqual(["only once"])
+  })
+
   it("answers for a portal nobody configured with a permanent error", async () => {
     runtime = startDelivery(emulator, await freshDatabase("sqlite"), {}, channelsFor(emulator, []))
     const { entry } = await runtime.runPromise(

@@ -171,9 +171,11 @@ const step = (entryId: string, options: AdvanceOptions) =>
     }
 
     // The window is ours. Apply the policy to what is pending for the recipient.
-    const others = (yield* store.list({ recipient, state: [...pending], limit: 1_000 })).filter(
-      (other) => other.id !== entry.id
-    )
+    // Only `replace` and `digest` look at the rest of the recipient's queue.
+    const others =
+      !reconciling && (entry.policy === "replace" || entry.policy === "digest")
+        ? (yield* store.list({ recipient, state: [...pending], limit: 1_000 })).filter((other) => other.id !== entry.id)
+        : []
     let members: ReadonlyArray<OutboxEntry> = [entry]
     let message: NetworkMessage.NetworkMessage = entry.message
     if (!reconciling && entry.policy === "replace") {

@@ -1,3 +1,4 @@
+import { SqlClient } from "@effect/sql"
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
 import { BitrixError, type NetworkMessage } from "@linecast/core"
 import type { RunningPortalEmulator } from "@linecast/testkit"
@@ -178,6 +179,25 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
 }
 
 describe("delivery: bad input and restarts", () => {
+  it("refuses to start on tables made by another version, with a typed error that says so", async () => {
+    const database = await freshDatabase("sqlite")
+    const older = ManagedRuntime.make(DeliveryDatabase.layer(database))
+    await older.runPromise(
+      Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql`CREATE TABLE linecast_outbox (id TEXT PRIMARY KEY, idempotency_key TEXT NOT NULL, body TEXT)`
+      )
+    )
+    await older.dispose()
+    runtime = startDelivery(emulator, database)
+    const failure = await runtime.runPromise(Effect.void).then(
+      () => undefined,
+      (error: unknown) => error
+    )
+    expect(String(failure)).toMatch(/OutboxStorageError/)
+    expect(String(failure)).toMatch(/schema mismatch: linecast_outbox exists without the columns/)
+  })
+
   it("refuses an invalid message at enqueue with core's typed error and stores nothing", async () => {
     runtime = startDelivery(emulator, await freshDatabase("sqlite"))
     const refused = await runtime.runPromise(

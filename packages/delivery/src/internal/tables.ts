@@ -33,4 +33,44 @@ export const createTables = (
         for (const statement of statements) yield* sql.unsafe(statement)
       })
     )
-  ).pipe(Effect.mapError(storageError("migrate")))
+  ).pipe(
+    Effect.mapError(storageError("migrate")),
+    // A failure here (an index on a missing column) is most often a table made by another version: say so.
+    Effect.catchAll((error) => Effect.zipRight(verifyAll(statements), Effect.fail(error))),
+    Effect.zipRight(verifyAll(statements))
+  )
+
+const verifyAll = (statements: ReadonlyArray<string>) =>
+  Effect.forEach(statements.flatMap(tableOf), verify, { discard: true })
+
+/** The table a `CREATE TABLE` statement makes, with its columns (our own statements: one column a line). */
+const tableOf = (
+  statement: string
+): ReadonlyArray<{ readonly table: string; readonly columns: ReadonlyArray<string> }> => {
+  const table = /CREATE TABLE IF NOT EXISTS (\w+)/.exec(statement)?.[1]
+  if (table === undefined) return []
+  const columns = statement
+    .split("\n")
+    .slice(1)
+    .map((line) => /^\s*(\w+)\s+[A-Z]/.exec(line)?.[1])
+    .filter((column): column is string => column !== undefined && column !== "PRIMARY" && column !== "UNIQUE")
+  return [{ table, columns }]
+}
+
+/**
+ * A table that exists with other columns was made by another version: say so at start-up, before any
+ * work is accepted, instead of failing each write later.
+ */
+const verify = ({ table, columns }: { readonly table: string; readonly columns: ReadonlyArray<string> }) =>
+  Effect.flatMap(SqlClient.SqlClient, (sql) =>
+    sql.unsafe(`SELECT ${columns.join(", ")} FROM ${table} WHERE 1 = 0`)
+  ).pipe(
+    Effect.mapError(
+      (error) =>
+        new OutboxStorageError({
+          operation: "migrate",
+          message: `schema mismatch: ${table} exists without the columns this version of Linecast needs (${columns.join(", ")}); it was made by another version (${storageError("migrate")(error).message})`
+        })
+    ),
+    Effect.asVoid
+  )

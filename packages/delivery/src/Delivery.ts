@@ -1,6 +1,7 @@
 /**
  * Delivery, assembled: Effect's cluster engine (shards, durable mailboxes and workflows in the
- * database) with the outbox, the weekly ledger, the delivery workflow and the portal entities.
+ * database) with the outbox, the weekly ledger, the delivery workflow, and the portal and recipient
+ * entities.
  * It needs a `SqlClient` (see `DeliveryDatabase`) and the portals' `PortalChannels`.
  *
  * One runner (`SingleRunner`) by default; with `runner` set, this process is one of several
@@ -26,6 +27,8 @@ import type { PortalOptions } from "./PortalEntity.js"
 import * as PortalEntity from "./PortalEntity.js"
 import * as PortalSender from "./PortalSender.js"
 import * as PortalState from "./PortalState.js"
+import * as RecipientEntity from "./RecipientEntity.js"
+import * as RecipientLedger from "./RecipientLedger.js"
 import type { LedgerOptions } from "./WeeklyLedger.js"
 import * as WeeklyLedger from "./WeeklyLedger.js"
 
@@ -70,7 +73,7 @@ export const layer = (options: DeliveryOptions = {}) => {
   const workflow = DeliveryWorkflow.layer({ ...defaultAdvanceOptions, ...options.retries })
   const delivery = Outbox.layerWith(options.outbox ?? {}).pipe(
     Layer.provideMerge(workflow),
-    Layer.provideMerge(Layer.merge(portals, PortalSender.layer)),
+    Layer.provideMerge(Layer.mergeAll(portals, PortalSender.layer, RecipientEntity.layer, RecipientLedger.layer)),
     Layer.provideMerge(engine),
     Layer.provideMerge(storage)
   )

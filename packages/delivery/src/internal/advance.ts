@@ -19,6 +19,7 @@ import { recipientOf, recordedErrorOf, resting } from "../OutboxEntry.js"
 import { OutboxStore } from "../OutboxStore.js"
 import { PortalSender } from "../PortalSender.js"
 import { PortalState } from "../PortalState.js"
+import { RecipientLedger } from "../RecipientLedger.js"
 import { WeeklyLedger } from "../WeeklyLedger.js"
 import { mergeDigest } from "./digest.js"
 
@@ -71,6 +72,8 @@ const step = (entryId: string, options: AdvanceOptions) =>
   Effect.gen(function* () {
     const store = yield* OutboxStore
     const ledger = yield* WeeklyLedger
+    // Every change to the recipient's window goes through the recipient's entity.
+    const recipients = yield* RecipientLedger
     const sender = yield* PortalSender
     const portalState = yield* PortalState
     const admission = yield* Admission
@@ -138,18 +141,18 @@ const step = (entryId: string, options: AdvanceOptions) =>
           message: "A send was cut off and may have landed; this portal has no weekly rule to prove it either way"
         }
       })
-      yield* ledger.release(recipient, entry.id)
+      yield* recipients.release(recipient, entry.id)
       return done
     }
 
-    const claim = yield* ledger.claim(recipient, entry.id, now)
+    const claim = yield* recipients.claim(recipient, entry.id, now)
     if (claim._tag === "Held") {
       // A holder that settled but died before recording its send (or releasing) must not block the recipient.
       const holder = yield* store.get(claim.by)
       const settled = Option.isNone(holder) || holder.value.state === "sent" || holder.value.state === "dead"
       if (!settled) return wait(options.heldRetryMs)
       const sentAt = Option.isSome(holder) && holder.value.state === "sent" ? holder.value.receipt?.sentAt : undefined
-      yield* sentAt === undefined ? ledger.release(recipient, claim.by) : ledger.record(recipient, sentAt)
+      yield* sentAt === undefined ? recipients.release(recipient, claim.by) : recipients.record(recipient, sentAt)
       return wait(0)
     }
     if (claim._tag === "Blocked") {
@@ -190,7 +193,7 @@ const step = (entryId: string, options: AdvanceOptions) =>
             message: `Replaced by the newer message ${newest.id}`
           })
         })
-        yield* ledger.release(recipient, entry.id)
+        yield* recipients.release(recipient, entry.id)
         return done
       }
     }
@@ -245,7 +248,7 @@ const step = (entryId: string, options: AdvanceOptions) =>
           yield* admission.release([place(older)])
         }
       }
-      yield* ledger.record(recipient, after)
+      yield* recipients.record(recipient, after)
       return done
     }
 
@@ -253,17 +256,17 @@ const step = (entryId: string, options: AdvanceOptions) =>
     const errorClass = error.errorClass
 
     if (error.code === "USER_MESSAGE_LIMIT") {
-      const lastSent = yield* ledger.lastSent(recipient)
+      const lastSent = yield* recipients.lastSent(recipient)
       const ourWindow = lastSent === undefined || lastSent <= after - ledger.options.windowMs
       if (reconciling && ourWindow) {
         // Nobody else sent in the window and we hold the claim: the lost answer was a success.
         // Saved first: a step that dies in between leaves a claimed, unrecorded window, which the entry
         // (now sent) no longer needs; the reverse would leave a recorded window and an unsent entry.
         yield* save({ state: "sent", settlement: "landed", receipt: { requestId: "", sentAt: entry.updatedAt } })
-        yield* ledger.record(recipient, entry.updatedAt)
+        yield* recipients.record(recipient, entry.updatedAt)
         return done
       }
-      const until = yield* ledger.learn(recipient, after)
+      const until = yield* recipients.learn(recipient, after)
       if (entry.policy === "reject") {
         yield* save({
           state: "dead",
@@ -280,7 +283,7 @@ const step = (entryId: string, options: AdvanceOptions) =>
       if (exempt || tries > options.reconcileAttempts) {
         // Without the weekly rule a re-send cannot prove anything: an operator decides.
         yield* save({ state: "ambiguous", lastError: error })
-        yield* ledger.release(recipient, entry.id)
+        yield* recipients.release(recipient, entry.id)
         return done
       }
       // Keep the claim: nothing else may go to this recipient until we know.
@@ -292,7 +295,7 @@ const step = (entryId: string, options: AdvanceOptions) =>
       const delay = options.retryDelaysMs[attempts - 1]
       if (delay !== undefined) {
         yield* save({ state: reconciling ? entry.state : "queued", lastError: error })
-        yield* ledger.release(recipient, entry.id)
+        yield* recipients.release(recipient, entry.id)
         return wait(delay)
       }
     }
@@ -300,7 +303,7 @@ const step = (entryId: string, options: AdvanceOptions) =>
     // A reconciling entry's earlier attempt may have landed: a dead letter would invite a replay, and a
     // duplicate. It is left ambiguous, for an operator.
     yield* save({ state: reconciling ? "ambiguous" : "dead", lastError: error })
-    yield* ledger.release(recipient, entry.id)
+    yield* recipients.release(recipient, entry.id)
     return done
   }).pipe(
     // The database is down or confused: nothing is lost, the step runs again.

@@ -8,7 +8,10 @@
  * @since 0.1.0
  */
 import { Activity, DurableClock, Workflow } from "@effect/workflow"
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type { AdvanceOptions } from "./internal/advance.js"
 import { advance, defaultAdvanceOptions, Step } from "./internal/advance.js"
@@ -33,30 +36,29 @@ export const DeliveryWorkflow = Workflow.make({
 export const layer = (options: AdvanceOptions = defaultAdvanceOptions) =>
   DeliveryWorkflow.toLayer(({ entryId, generation }) =>
     Effect.gen(function* () {
-      let defects = 0
       for (let step = 0; ; step++) {
-        const next = yield* Activity.make({
+        const activity = Activity.make({
           name: `step-${step}`,
           success: Step,
           execute: advance({ entryId, generation }, options)
-        }).pipe(
-          Effect.tap(() => {
-            defects = 0
-          }),
-          // The engine dies when it loses an activity's message (its runner died, the message is being processed
-          // elsewhere): a workflow that died would be finished for good, its entry stuck. The next step settles
-          // whatever this one left, safely (see `advance`), so take it after a pause.
-          Effect.catchAllDefect((defect) =>
-            Effect.as(
-              Effect.logWarning("a delivery step was lost; the next one settles it", {
-                entryId,
-                reason: defect instanceof Error ? defect.message : String(defect)
-              }),
-              {
-                _tag: "Wait",
-                delayMs: Math.min(60_000, 1_000 * 2 ** defects++)
-              } as const
-            )
+        })
+        const next = yield* activity.pipe(
+          // The engine dies when it loses an activity's message on the way (its runner died, the message is
+          // still being processed elsewhere), and a workflow that died is finished for good, its entry stuck.
+          // Asking again for the same step waits for that step's own outcome; only if it never comes does the
+          // next step run, which settles whatever this one left (see `advance`).
+          Effect.sandbox,
+          Effect.retry({ while: (cause) => !Cause.isInterrupted(cause), schedule: lostStepRetries }),
+          Effect.catchAll((cause) =>
+            Cause.isInterrupted(cause)
+              ? Effect.failCause(cause)
+              : Effect.as(
+                  Effect.logWarning("a delivery step was lost; the next one settles it", {
+                    entryId,
+                    reason: Cause.squash(cause) instanceof Error ? (Cause.squash(cause) as Error).message : "defect"
+                  }),
+                  { _tag: "Wait", delayMs: 1_000 } as const
+                )
           )
         )
         if (next._tag === "Done") return
@@ -64,3 +66,6 @@ export const layer = (options: AdvanceOptions = defaultAdvanceOptions) =>
       }
     })
   )
+
+/** 1, 2, 4, 8 and 16 s: about half a minute for a lost step's own outcome to come back. */
+const lostStepRetries = Schedule.exponential(Duration.seconds(1)).pipe(Schedule.intersect(Schedule.recurs(5)))

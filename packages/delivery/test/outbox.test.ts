@@ -7,10 +7,11 @@ import { Effect, Either, Layer, ManagedRuntime, Metric } from "effect"
 import * as Admission from "../src/Admission.js"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import * as DeliveryMetrics from "../src/DeliveryMetrics.js"
+import { advance } from "../src/internal/advance.js"
 import { type EnqueueOptions, Outbox } from "../src/Outbox.js"
 import * as OutboxStore from "../src/OutboxStore.js"
 import type { Database, DeliveryRuntime } from "./harness.js"
-import { dropDatabases, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
+import { channelsFor, dropDatabases, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
 
 let emulator: RunningPortalEmulator
 let runtime: DeliveryRuntime | undefined
@@ -179,6 +180,51 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
 }
 
 describe("delivery: bad input and restarts", () => {
+  it("leaves an ambiguous entry of a partner (NFR) portal to the operator, whatever step finds it", async () => {
+    const partner = emulator.control.createPortal({
+      users: [{ id: 1, name: "Nora" }],
+      webhooks: [{ userId: 1 }],
+      lines: [{}],
+      nfr: true
+    })
+    runtime = startDelivery(
+      emulator,
+      await freshDatabase("sqlite"),
+      { ledger: { exemptPortals: [partner.id] } },
+      channelsFor(emulator, [{ id: partner.id }])
+    )
+    const now = Date.now()
+    const inbox = () => emulator.control.inbox(partner.id, 1).map((received) => received.message)
+    const stray = await runtime.runPromise(
+      Effect.gen(function* () {
+        const store = yield* OutboxStore.OutboxStore
+        yield* store.insert({
+          id: "cut-off",
+          idempotencyKey: "cut-off",
+          portal: partner.id,
+          message: { lineCode: partner.lineCodes[0]!, userId: 1, message: "may have landed" },
+          policy: "defer",
+          state: "ambiguous",
+          attempts: 1,
+          generation: 0,
+          createdAt: now,
+          updatedAt: now,
+          version: 0
+        })
+        // A second step of its workflow (the engine lost the first one's answer) finds it ambiguous.
+        return yield* advance({ entryId: "cut-off", generation: 0 })
+      })
+    )
+    expect(stray).toEqual({ _tag: "Done" })
+    expect(inbox()).toEqual([])
+    const entry = await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.get("cut-off")))
+    expect(entry.state).toBe("ambiguous")
+    // The operator's replay does send it.
+    await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.replay("cut-off")))
+    await waitFor(runtime, "cut-off", (found) => found.state === "sent")
+    expect(inbox()).toEqual(["may have landed"])
+  })
+
   it("refuses to start on tables made by another version, with a typed error that says so", async () => {
     const database = await freshDatabase("sqlite")
     const older = ManagedRuntime.make(DeliveryDatabase.layer(database))

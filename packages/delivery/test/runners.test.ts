@@ -183,7 +183,33 @@ describe("several runners on PostgreSQL", () => {
             ])
           )
         )
-        throw new Error(`${error.message}: ${JSON.stringify(last)} ${JSON.stringify(stuck)} ${JSON.stringify(held)}`)
+        // Their attempts as the holders recorded them, and what their recipients' inboxes hold.
+        const attempts = await db.runPromise(
+          Effect.flatMap(
+            SqlClient.SqlClient,
+            (
+              sql
+            ) => sql`SELECT a.* FROM linecast_send_attempt a JOIN linecast_outbox o ON a.attempt_id LIKE o.id || '/%'
+              WHERE o.state NOT IN ('sent', 'ambiguous')`
+          )
+        )
+        const inboxes = await db.runPromise(
+          Effect.flatMap(
+            SqlClient.SqlClient,
+            (sql) => sql<{ portal: string; user_id: number | string }>`SELECT portal, user_id FROM linecast_outbox
+              WHERE state NOT IN ('sent', 'ambiguous')`
+          )
+        )
+        const received = inboxes.map((row) => ({
+          recipient: `${row.portal}/${row.user_id}`,
+          inbox: emulator.control.inbox(row.portal, Number(row.user_id)).map((message) => ({
+            id: message.id,
+            text: message.message
+          }))
+        }))
+        throw new Error(
+          `${error.message}: ${JSON.stringify(last)} ${JSON.stringify(stuck)} ${JSON.stringify(held)} attempts ${JSON.stringify(attempts)} inboxes ${JSON.stringify(received)}`
+        )
       })
       const final = await states()
       const total = final.reduce((sum, row) => sum + Number(row.n), 0)

@@ -119,6 +119,12 @@ const step = (entryId: string, options: AdvanceOptions) =>
       )
 
     if (entry.notBefore !== undefined && entry.notBefore > now) return wait(entry.notBefore - now)
+    const exempt = ledger.options.exemptPortals.includes(entry.portal)
+    // Left ambiguous on a portal without the weekly rule, an entry waits for an operator: only a replay (which
+    // starts its attempts afresh) sends it again, never a step that finds it so.
+    if (entry.state === "ambiguous" && exempt && entry.attempts > 0) {
+      return yield* Effect.as(admission.release([place(entry)]), done)
+    }
 
     // An entry left `sending` (its step died, or another step of it still runs elsewhere) may have landed,
     // unless its attempt never reached the portal's holder: recording that attempt here first closes it for
@@ -129,7 +135,6 @@ const step = (entryId: string, options: AdvanceOptions) =>
       const closed = yield* portalState.begin(entry.portal, [previous], now)
       reconciling = !closed.has(previous)
     }
-    const exempt = ledger.options.exemptPortals.includes(entry.portal)
     if (reconciling && exempt && entry.state === "sending") {
       // Without the weekly rule a resend proves nothing and could duplicate: an operator decides.
       yield* save({

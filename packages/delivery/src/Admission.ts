@@ -59,9 +59,9 @@ export declare namespace Admission {
    * @category models
    */
   export interface Service {
-    /** Records an entry's workflow as waiting; ready from `readyAt` (its `notBefore`, or now). */
+    /** Records entries' workflows as waiting; each ready from `readyAt` (its `notBefore`, or now). */
     readonly add: (
-      key: AdmissionKey & { readonly portal: string; readonly readyAt: number }
+      rows: ReadonlyArray<AdmissionKey & { readonly portal: string; readonly readyAt: number }>
     ) => Effect.Effect<void, OutboxStorageError>
     /** Admits the oldest ready waiting entries, fairly across portals, within the limits. */
     readonly admit: (
@@ -104,6 +104,10 @@ const tables = [
   "CREATE INDEX IF NOT EXISTS linecast_admission_order ON linecast_admission (admitted_at, portal, ready_at)"
 ]
 
+/** Rows per statement: far below every driver's limit on parameters. */
+const chunks = <A>(items: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> =>
+  Array.from({ length: Math.ceil(items.length / size) }, (_, index) => items.slice(index * size, (index + 1) * size))
+
 const keyOf = (row: { readonly entry_id: string; readonly generation: number | string }): AdmissionKey => ({
   entryId: row.entry_id,
   generation: Number(row.generation)
@@ -134,10 +138,20 @@ export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClien
     )
 
   return Admission.of({
-    add: ({ entryId, generation, portal, readyAt }) =>
-      sql`INSERT INTO linecast_admission (entry_id, generation, portal, ready_at)
-        VALUES (${entryId}, ${generation}, ${portal}, ${readyAt})
-        ON CONFLICT (entry_id, generation) DO NOTHING`.pipe(Effect.asVoid, Effect.mapError(storageError("admit"))),
+    add: (rows) =>
+      Effect.forEach(
+        chunks(rows, 200),
+        (chunk) =>
+          sql`INSERT INTO linecast_admission ${sql.insert(
+            chunk.map((row) => ({
+              entry_id: row.entryId,
+              generation: row.generation,
+              portal: row.portal,
+              ready_at: row.readyAt
+            }))
+          )} ON CONFLICT (entry_id, generation) DO NOTHING`,
+        { discard: true }
+      ).pipe(Effect.mapError(storageError("admit"))),
 
     admit: (limits, now) =>
       Effect.gen(function* () {

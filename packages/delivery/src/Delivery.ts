@@ -7,6 +7,7 @@
  * One runner (`SingleRunner`) by default; with `runner` set, this process is one of several
  * runners sharing the database (PostgreSQL), reachable by the others at that address: the engine
  * spreads the portals' shards over the runners and moves them when a runner joins, leaves or dies.
+ * `layerIngest` only takes work in, for a runner elsewhere on the same database to send.
  *
  * @since 0.1.0
  */
@@ -79,6 +80,33 @@ export const layer = (options: DeliveryOptions = {}) => {
   )
   return options.runner === undefined ? delivery : retryStart(delivery, 3)
 }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface IngestOptions {
+  readonly ledger?: Partial<LedgerOptions> | undefined
+}
+
+/**
+ * The outbox that only takes work in: it stores entries and their places in admission, and reads
+ * and steers them, with no engine and no dispatcher (see `Outbox.makeIngest`). A process that runs
+ * `layer` on the same database sends them, within its `outbox.sweepIntervalMs` (1 s by default):
+ * an ingesting process (an adapter) kept apart from delivery's runner.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerIngest = (options: IngestOptions = {}) =>
+  Outbox.layerIngest.pipe(
+    Layer.provideMerge(
+      WeeklyLedger.layer(options.ledger).pipe(
+        Layer.provideMerge(OutboxStore.layer),
+        Layer.provideMerge(Admission.layer)
+      )
+    )
+  )
 
 /**
  * Runners that start together race to create the engine's tables in PostgreSQL (`CREATE TABLE IF NOT

@@ -12,17 +12,18 @@ import { BitrixError, NetworkMessage } from "@linecast/core"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import { Admission } from "./Admission.js"
-import { EntryNotFoundError, NotReplayableError } from "./DeliveryError.js"
+import { EntryNotFoundError, NotReplayableError, OutboxStorageError } from "./DeliveryError.js"
 import * as DeliveryMetrics from "./DeliveryMetrics.js"
 import * as dispatcher from "./internal/dispatcher.js"
 import { storageError } from "./internal/tables.js"
 import type { DeliveryPolicy, HistoryRecord, OutboxEntry, Recipient } from "./OutboxEntry.js"
 import { recipientOf } from "./OutboxEntry.js"
-import type { OutboxConflictError, OutboxQuery, OutboxStorageError } from "./OutboxStore.js"
+import type { OutboxConflictError, OutboxQuery } from "./OutboxStore.js"
 import { OutboxStore } from "./OutboxStore.js"
 import { WeeklyLedger } from "./WeeklyLedger.js"
 
@@ -48,6 +49,17 @@ export interface EnqueueOptions {
 export type EnqueueError = BitrixError.ValidationError | BitrixError.UserMessageLimitError | OutboxStorageError
 
 /**
+ * One message for `enqueueMany`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface EnqueueItem {
+  readonly message: NetworkMessage.NetworkMessage
+  readonly options: EnqueueOptions
+}
+
+/**
  * @since 0.1.0
  * @category tags
  */
@@ -67,6 +79,23 @@ export declare namespace Outbox {
       message: NetworkMessage.NetworkMessage,
       options: EnqueueOptions
     ) => Effect.Effect<{ readonly entry: OutboxEntry; readonly created: boolean }, EnqueueError>
+    /**
+     * `enqueue` for many messages in one transaction (a few statements, one commit): answers, in
+     * order, each message's entry or why it was refused (`enqueue`'s rules, item by item; a refused
+     * item does not keep the others out). Items that share an idempotency key resolve to the same
+     * entry. Fails as a whole, with nothing stored, when the database does.
+     */
+    readonly enqueueMany: (
+      items: ReadonlyArray<EnqueueItem>
+    ) => Effect.Effect<
+      ReadonlyArray<
+        Either.Either<
+          { readonly entry: OutboxEntry; readonly created: boolean },
+          BitrixError.ValidationError | BitrixError.UserMessageLimitError
+        >
+      >,
+      OutboxStorageError
+    >
     readonly get: (id: string) => Effect.Effect<OutboxEntry, EntryNotFoundError | OutboxStorageError>
     readonly list: (query?: OutboxQuery) => Effect.Effect<ReadonlyArray<OutboxEntry>, OutboxStorageError>
     readonly count: (query?: OutboxQuery) => Effect.Effect<number, OutboxStorageError>
@@ -125,31 +154,33 @@ let sequence = 0
 const newId = (now: number) =>
   `${now.toString(36)}-${(sequence++ % 1_679_616).toString(36).padStart(4, "0")}-${Math.random().toString(36).slice(2, 8)}`
 
+type Accepted = { readonly entry: OutboxEntry; readonly created: boolean }
+type Refused = BitrixError.ValidationError | BitrixError.UserMessageLimitError
+
 /**
- * @since 0.1.0
- * @category constructors
+ * The outbox over its storage; `lend` gives this process's dispatcher a hand after an enqueue (nothing
+ * when no dispatcher runs here).
  */
-export const make = (options: OutboxOptions = defaultOptions) =>
+const makeWith = (lend: Effect.Effect<void>) =>
   Effect.gen(function* () {
     const store = yield* OutboxStore
     const ledger = yield* WeeklyLedger
     const sql = yield* SqlClient.SqlClient
     const admission = yield* Admission
-    /** Stores an entry and its waiting start together: whatever happens next, the start is not lost. */
-    const withStart = <A, E>(write: Effect.Effect<A, E>, entry: (written: A) => OutboxEntry | undefined) =>
+    /** Stores entries and their waiting starts together: whatever happens next, a start is not lost. */
+    const withStarts = <A, E>(write: Effect.Effect<A, E>, started: (written: A) => ReadonlyArray<OutboxEntry>) =>
       sql
         .withTransaction(
-          Effect.tap(write, (written) => {
-            const started = entry(written)
-            return started === undefined
-              ? Effect.void
-              : admission.add({
-                  entryId: started.id,
-                  generation: started.generation,
-                  portal: started.portal,
-                  readyAt: Math.max(started.updatedAt, started.notBefore ?? 0)
-                })
-          })
+          Effect.tap(write, (written) =>
+            admission.add(
+              started(written).map((entry) => ({
+                entryId: entry.id,
+                generation: entry.generation,
+                portal: entry.portal,
+                readyAt: Math.max(entry.updatedAt, entry.notBefore ?? 0)
+              }))
+            )
+          )
         )
         .pipe(
           Effect.catchIf(
@@ -158,13 +189,79 @@ export const make = (options: OutboxOptions = defaultOptions) =>
           ),
           Effect.zipLeft(admission.wake)
         )
-    // `enqueue` answers once the entry is stored; its workflow starts when its portal has room.
-    const dispatch = yield* dispatcher.run({
-      limits: { perPortal: options.admittedPerPortal, total: options.admittedTotal },
-      startConcurrency: options.startConcurrency,
-      sweepIntervalMs: options.sweepIntervalMs,
-      stallMs: options.stallMs
-    })
+
+    /** One item as `enqueue` takes it: validated, checked against the reject policy, made an entry. */
+    const prepare = (
+      item: EnqueueItem,
+      now: number,
+      keysBefore: ReadonlySet<string>
+    ): Effect.Effect<Either.Either<OutboxEntry, Refused>, OutboxStorageError> =>
+      Effect.gen(function* () {
+        const { message, options } = item
+        const valid = yield* Effect.either(NetworkMessage.validate(message))
+        if (Either.isLeft(valid)) return Either.left(valid.left)
+        const portal = options.portal ?? "default"
+        const policy = options.policy ?? "defer"
+        if (policy === "reject" && !keysBefore.has(options.idempotencyKey)) {
+          const existing = yield* store.list({ idempotencyKey: options.idempotencyKey, limit: 1 })
+          const recipient: Recipient = { portal, lineCode: message.lineCode, userId: message.userId }
+          const blockedUntil = yield* ledger.nextAllowedAt(recipient, now)
+          if (existing.length === 0 && blockedUntil !== undefined) {
+            return Either.left(
+              new BitrixError.UserMessageLimitError({
+                description: "The recipient was already written to in this window",
+                source: "local",
+                nextAllowedAt: blockedUntil
+              })
+            )
+          }
+        }
+        return Either.right<OutboxEntry>({
+          id: newId(now),
+          idempotencyKey: options.idempotencyKey,
+          portal,
+          message,
+          policy,
+          state: "queued",
+          ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
+          attempts: 0,
+          generation: 0,
+          createdAt: now,
+          updatedAt: now,
+          version: 0
+        })
+      })
+
+    // One code path for one message and for many: a batch of one costs what `enqueue` always did.
+    const enqueueMany = (
+      items: ReadonlyArray<EnqueueItem>
+    ): Effect.Effect<ReadonlyArray<Either.Either<Accepted, Refused>>, OutboxStorageError> =>
+      Effect.gen(function* () {
+        const now = yield* Clock.currentTimeMillis
+        const prepared: Array<Either.Either<OutboxEntry, Refused>> = []
+        // Keys of earlier items of this call: a reject-policy item finds their entry, as it would one by one.
+        const keys = new Set<string>()
+        for (const item of items) {
+          const entry = yield* prepare(item, now, keys)
+          if (Either.isRight(entry)) keys.add(entry.right.idempotencyKey)
+          prepared.push(entry)
+        }
+        const entries = prepared.flatMap((entry) => (Either.isRight(entry) ? [entry.right] : []))
+        let stored: ReadonlyArray<Accepted> = []
+        if (entries.length > 0) {
+          stored = yield* withStarts(store.insertMany(entries), (written) =>
+            written.flatMap((one) => (one.created ? [one.entry] : []))
+          )
+          const created = stored.reduce((total, one) => total + (one.created ? 1 : 0), 0)
+          if (created > 0) yield* Metric.incrementBy(DeliveryMetrics.enqueued, created)
+          yield* lend
+        }
+        let next = 0
+        return prepared.map(
+          (entry): Either.Either<Accepted, Refused> =>
+            Either.isRight(entry) ? Either.right(stored[next++]!) : Either.left(entry.left)
+        )
+      })
 
     const get = (id: string) =>
       store
@@ -177,44 +274,14 @@ export const make = (options: OutboxOptions = defaultOptions) =>
 
     return Outbox.of({
       enqueue: (message, options) =>
-        Effect.gen(function* () {
-          yield* NetworkMessage.validate(message)
-          const now = yield* Clock.currentTimeMillis
-          const portal = options.portal ?? "default"
-          const policy = options.policy ?? "defer"
-          const recipient: Recipient = { portal, lineCode: message.lineCode, userId: message.userId }
-          if (policy === "reject") {
-            const existing = yield* store.list({ idempotencyKey: options.idempotencyKey, limit: 1 })
-            const blockedUntil = yield* ledger.nextAllowedAt(recipient, now)
-            if (existing.length === 0 && blockedUntil !== undefined) {
-              return yield* new BitrixError.UserMessageLimitError({
-                description: "The recipient was already written to in this window",
-                source: "local",
-                nextAllowedAt: blockedUntil
-              })
-            }
+        Effect.flatMap(enqueueMany([{ message, options }]), (results): Effect.Effect<Accepted, EnqueueError> => {
+          const result = results[0]
+          if (result === undefined) {
+            return Effect.fail(new OutboxStorageError({ operation: "store", message: "the entry was not stored" }))
           }
-          const entry: OutboxEntry = {
-            id: newId(now),
-            idempotencyKey: options.idempotencyKey,
-            portal,
-            message,
-            policy,
-            state: "queued",
-            ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
-            attempts: 0,
-            generation: 0,
-            createdAt: now,
-            updatedAt: now,
-            version: 0
-          }
-          const stored = yield* withStart(store.insert(entry), (written) =>
-            written.created ? written.entry : undefined
-          )
-          if (stored.created) yield* Metric.increment(DeliveryMetrics.enqueued)
-          yield* dispatch.lend
-          return stored
+          return Either.isRight(result) ? Effect.succeed(result.right) : Effect.fail(result.left)
         }),
+      enqueueMany,
       get,
       list: (query = {}) => store.list(query),
       count: (query = {}) => store.count(query),
@@ -232,7 +299,7 @@ export const make = (options: OutboxOptions = defaultOptions) =>
             attempts: 0,
             updatedAt: now
           }
-          return yield* withStart(store.save(replayed), (written) => written)
+          return yield* withStarts(store.save(replayed), (written) => [written])
         }),
       purge: (query) =>
         Effect.gen(function* () {
@@ -249,6 +316,35 @@ export const make = (options: OutboxOptions = defaultOptions) =>
   })
 
 /**
+ * The outbox with this process's dispatcher: it admits waiting entries as their portals have room
+ * and starts their workflows (see `Admission`).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make = (options: OutboxOptions = defaultOptions) =>
+  Effect.gen(function* () {
+    // `enqueue` answers once the entry is stored; its workflow starts when its portal has room.
+    const dispatch = yield* dispatcher.run({
+      limits: { perPortal: options.admittedPerPortal, total: options.admittedTotal },
+      startConcurrency: options.startConcurrency,
+      sweepIntervalMs: options.sweepIntervalMs,
+      stallMs: options.stallMs
+    })
+    return yield* makeWith(dispatch.lend)
+  })
+
+/**
+ * The outbox without a dispatcher or an engine: it stores entries and their places in admission,
+ * and reads and steers them, but starts nothing. A runner elsewhere on the same database (a full
+ * `Delivery.layer`) admits and sends them, within its `sweepIntervalMs` (it is not woken from here).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeIngest = makeWith(Effect.void)
+
+/**
  * @since 0.1.0
  * @category layers
  */
@@ -260,3 +356,11 @@ export const layer = Layer.scoped(Outbox, make())
  */
 export const layerWith = (options: Partial<OutboxOptions>) =>
   Layer.scoped(Outbox, make({ ...defaultOptions, ...options }))
+
+/**
+ * An outbox that only takes work in (see `makeIngest`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerIngest = Layer.effect(Outbox, makeIngest)

@@ -79,6 +79,14 @@ export declare namespace OutboxStore {
     readonly insert: (
       entry: OutboxEntry
     ) => Effect.Effect<{ readonly entry: OutboxEntry; readonly created: boolean }, OutboxStorageError>
+    /**
+     * `insert` for many entries, in a few statements: answers, in order, the entry that holds each
+     * one's idempotency key and whether it is the one given. Entries that share a key resolve to the
+     * first of them (or to the one already stored). Run it in a transaction for all or nothing.
+     */
+    readonly insertMany: (
+      entries: ReadonlyArray<OutboxEntry>
+    ) => Effect.Effect<ReadonlyArray<{ readonly entry: OutboxEntry; readonly created: boolean }>, OutboxStorageError>
     readonly get: (id: string) => Effect.Effect<Option.Option<OutboxEntry>, OutboxStorageError>
     /**
      * Saves an entry read at `entry.version`; answers the saved entry (its version bumped), or
@@ -137,6 +145,24 @@ const encodeHistory = Schema.encodeSync(Schema.parseJson(HistoryRecordSchema))
 const decodeHistory = Schema.decodeUnknown(Schema.parseJson(HistoryRecordSchema))
 
 /**
+ * Rows per statement: far below SQLite's (32,766) and PostgreSQL's (65,535) limits on bound
+ * parameters, at 9 a row.
+ */
+const rowsPerStatement = 200
+
+const chunksOf = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => {
+  if (items.length <= rowsPerStatement) return items.length === 0 ? [] : [items]
+  const chunks: Array<ReadonlyArray<A>> = []
+  for (let start = 0; start < items.length; start += rowsPerStatement) {
+    chunks.push(items.slice(start, start + rowsPerStatement))
+  }
+  return chunks
+}
+
+const byKey = (a: OutboxEntry, b: OutboxEntry) =>
+  a.idempotencyKey < b.idempotencyKey ? -1 : a.idempotencyKey > b.idempotencyKey ? 1 : 0
+
+/**
  * Creates the tables when missing.
  *
  * @since 0.1.0
@@ -182,32 +208,88 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
         Effect.map((entries) => Option.fromNullable(entries[0]))
       )
 
+    const historyRow = (entry: OutboxEntry) => ({
+      entry_id: entry.id,
+      version: entry.version,
+      state: entry.state,
+      body: encodeHistory(historyRecordOf(entry)),
+      recorded_at: entry.updatedAt
+    })
+
     const record = (entry: OutboxEntry) =>
-      sql`INSERT INTO linecast_outbox_history (entry_id, version, state, body, recorded_at)
-        VALUES (${entry.id}, ${entry.version}, ${entry.state}, ${encodeHistory(historyRecordOf(entry))}, ${entry.updatedAt})
-        ON CONFLICT (entry_id, version) DO NOTHING`
+      sql`INSERT INTO linecast_outbox_history ${sql.insert(historyRow(entry))} ON CONFLICT (entry_id, version) DO NOTHING`
+
+    const insertMany = (entries: ReadonlyArray<OutboxEntry>) =>
+      Effect.gen(function* () {
+        const first = new Map<string, OutboxEntry>()
+        for (const entry of entries) if (!first.has(entry.idempotencyKey)) first.set(entry.idempotencyKey, entry)
+        // In key order: concurrent batches on PostgreSQL then take their row locks in one order, never in a cycle.
+        const fresh = [...first.values()].sort(byKey)
+        for (const chunk of chunksOf(fresh)) {
+          yield* sql`INSERT INTO linecast_outbox ${sql.insert(
+            chunk.map((entry) => ({
+              id: entry.id,
+              idempotency_key: entry.idempotencyKey,
+              portal: entry.portal,
+              line_code: entry.message.lineCode,
+              user_id: entry.message.userId,
+              state: entry.state,
+              body: encode(entry),
+              created_at: entry.createdAt,
+              updated_at: entry.updatedAt
+            }))
+          )} ON CONFLICT (idempotency_key) DO NOTHING`
+        }
+        const holders = new Map<string, { readonly entry: OutboxEntry; readonly created: boolean }>()
+        for (const chunk of chunksOf(fresh)) {
+          const found = yield* sql<{
+            id: string
+            idempotency_key: string
+            body: string
+          }>`SELECT id, idempotency_key, body
+            FROM linecast_outbox WHERE ${sql.in(
+              "idempotency_key",
+              chunk.map((entry) => entry.idempotencyKey)
+            )}`
+          for (const row of found) {
+            const mine = first.get(row.idempotency_key)
+            // Ours was stored as given: no need to read it back.
+            if (mine !== undefined && row.id === mine.id)
+              holders.set(row.idempotency_key, { entry: mine, created: true })
+            else holders.set(row.idempotency_key, { entry: yield* decode(row.body), created: false })
+          }
+        }
+        const created = fresh.filter((entry) => holders.get(entry.idempotencyKey)?.created === true)
+        for (const chunk of chunksOf(created)) {
+          yield* sql`INSERT INTO linecast_outbox_history ${sql.insert(chunk.map(historyRow))}
+            ON CONFLICT (entry_id, version) DO NOTHING`
+        }
+        const answered = new Set<string>()
+        const results: Array<{ readonly entry: OutboxEntry; readonly created: boolean }> = []
+        for (const entry of entries) {
+          const holder = holders.get(entry.idempotencyKey)
+          if (holder === undefined) {
+            return yield* new OutboxStorageError({ operation: "insert", message: "the row was not stored" })
+          }
+          // The first entry of a key is the one created; the others find it.
+          results.push(
+            answered.has(entry.idempotencyKey) || entry !== first.get(entry.idempotencyKey)
+              ? { entry: holder.entry, created: false }
+              : holder
+          )
+          answered.add(entry.idempotencyKey)
+        }
+        return results
+      }).pipe(Effect.mapError((error) => (error._tag === "OutboxStorageError" ? error : storageError("insert")(error))))
 
     return OutboxStore.of({
       insert: (entry) =>
-        Effect.gen(function* () {
-          yield* sql`INSERT INTO linecast_outbox
-          (id, idempotency_key, portal, line_code, user_id, state, body, created_at, updated_at)
-          VALUES (${entry.id}, ${entry.idempotencyKey}, ${entry.portal}, ${entry.message.lineCode},
-            ${entry.message.userId}, ${entry.state}, ${encode(entry)}, ${entry.createdAt}, ${entry.updatedAt})
-          ON CONFLICT (idempotency_key) DO NOTHING`.pipe(Effect.mapError(storageError("insert")))
-          const found = yield* sql<{
-            body: string
-          }>`SELECT body FROM linecast_outbox WHERE idempotency_key = ${entry.idempotencyKey}`.pipe(
-            Effect.mapError(storageError("insert")),
-            Effect.flatMap((result) => rows("insert", result))
-          )
-          const stored = found[0]
-          if (stored === undefined)
-            return yield* new OutboxStorageError({ operation: "insert", message: "the row was not stored" })
-          const created = stored.id === entry.id
-          if (created) yield* record(stored).pipe(Effect.mapError(storageError("insert")))
-          return { entry: stored, created }
-        }),
+        Effect.flatMap(insertMany([entry]), (stored) =>
+          stored[0] === undefined
+            ? Effect.fail(new OutboxStorageError({ operation: "insert", message: "the row was not stored" }))
+            : Effect.succeed(stored[0])
+        ),
+      insertMany,
       get,
       save: (entry) =>
         Effect.gen(function* () {

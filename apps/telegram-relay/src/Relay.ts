@@ -9,12 +9,14 @@
 
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Attachment, BitrixError } from "@linecast/core"
-import type { OutboxStore } from "@linecast/delivery"
-import { Outbox, PortalChannels } from "@linecast/delivery"
+import type { OutboxEntry } from "@linecast/delivery"
+import { Outbox, OutboxStore, PortalChannels } from "@linecast/delivery"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type { Outcome } from "./Outcome.js"
 import { fromEntry, isSettled, reason } from "./Outcome.js"
-import { register } from "./RelayReports.js"
+import type { NewReport } from "./RelayReports.js"
+import { registerAll } from "./RelayReports.js"
 
 /**
  * What to send: BB-code text (already escaped) and an optional attachment.
@@ -69,31 +71,141 @@ export interface Origin {
   readonly messageId: number
 }
 
-const refusedFor =
-  (to: string) =>
-  (
-    error: BitrixError.ValidationError | BitrixError.UserMessageLimitError | OutboxStore.OutboxStorageError
-  ): Effect.Effect<Outcome> => {
-    switch (error._tag) {
-      case "OutboxStorageError":
-        return Effect.succeed({
-          _tag: "Refused",
-          to,
-          reason: "it could not be saved right now (nothing was sent); please try again"
-        })
-      case "UserMessageLimitError":
-        return Effect.succeed({ _tag: "Deferred", to, until: error.nextAllowedAt, digest: false, entryId: "" })
-      default:
-        return Effect.succeed({ _tag: "Refused", to, reason: reason(error) })
-    }
+type EnqueueFailure = BitrixError.ValidationError | BitrixError.UserMessageLimitError | OutboxStore.OutboxStorageError
+
+const refused = (to: string, error: EnqueueFailure): Outcome => {
+  switch (error._tag) {
+    case "OutboxStorageError":
+      return { _tag: "Refused", to, reason: "it could not be saved right now (nothing was sent); please try again" }
+    case "UserMessageLimitError":
+      return { _tag: "Deferred", to, until: error.nextAllowedAt, digest: false, entryId: "" }
+    default:
+      return { _tag: "Refused", to, reason: reason(error) }
   }
+}
 
 /**
- * Enqueues the draft for each recipient and answers what delivery accepted, without waiting for
- * the send: queued, deferred until the recipient's window opens (the weekly ledger knows it is
- * closed), to be merged into a digest, refused and why; or, for a re-delivered update whose entry
- * has settled, how it ended. Every entry still on its way is registered for a later report (a
- * reply to `origin`).
+ * One Telegram message (or album) to relay: the draft, its recipients, where it goes, the key of
+ * each recipient's copy, and the message the answers and reports reply to.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RelayRequest {
+  readonly draft: Draft
+  readonly recipients: ReadonlyArray<Recipient>
+  readonly target: RelayTarget
+  readonly key: (userId: number) => string
+  readonly origin: Origin
+}
+
+/** One recipient's copy of one message. */
+interface Copy {
+  readonly request: RelayRequest
+  readonly recipient: Recipient
+}
+
+const itemOf = ({ request, recipient }: Copy): Outbox.EnqueueItem => ({
+  message: {
+    lineCode: request.target.lineCode,
+    userId: recipient.userId,
+    message: request.draft.text,
+    ...(request.draft.attachment === undefined ? {} : { attachment: request.draft.attachment })
+  },
+  options: {
+    idempotencyKey: request.key(recipient.userId),
+    portal: request.target.portal,
+    policy: request.target.policy
+  }
+})
+
+/** What delivery accepted for a copy, as the sender is told it; the report still owed, if any. */
+const answer = (
+  outbox: Outbox.Outbox.Service,
+  windows: Map<string, number | undefined>,
+  { request, recipient }: Copy,
+  entry: OutboxEntry.OutboxEntry
+) =>
+  Effect.gen(function* () {
+    const { target, origin } = request
+    const to = recipient.name
+    let outcome = fromEntry(to, entry)
+    if (outcome._tag === "Queued") {
+      // The ledger knows the window is closed: the workflow will defer it (or merge it) too. Asked once
+      // a recipient per batch; a ledger that cannot be read leaves the copy queued (it is stored).
+      const recipientKey = JSON.stringify([target.portal, target.lineCode, recipient.userId])
+      if (!windows.has(recipientKey)) {
+        windows.set(
+          recipientKey,
+          yield* outbox
+            .nextAllowedAt({ portal: target.portal, lineCode: target.lineCode, userId: recipient.userId })
+            .pipe(Effect.orElseSucceed(() => undefined))
+        )
+      }
+      const until = windows.get(recipientKey)
+      if (until !== undefined) {
+        outcome = { _tag: "Deferred", to, until, digest: target.policy === "digest", entryId: entry.id }
+      }
+    }
+    const report: NewReport | undefined = isSettled(outcome)
+      ? undefined
+      : {
+          entryId: entry.id,
+          chatId: origin.chatId,
+          messageId: origin.messageId,
+          to,
+          told: outcome._tag === "Deferred" ? "deferred" : "waiting"
+        }
+    return { outcome, report }
+  })
+
+/**
+ * Relays several messages together (the updates that arrived at once): enqueues each draft for
+ * each of its recipients in one `enqueueMany` (one transaction, in the order given, so a chat's
+ * messages keep their order), then registers every report still owed in one statement, and answers
+ * what delivery accepted for each message, without waiting for the sends: queued, deferred until
+ * the recipient's window opens (the weekly ledger knows it is closed), to be merged into a digest,
+ * refused and why; or, for a re-delivered update whose entry has settled, how it ended. It answers
+ * only once the reports are registered, so a sender told "queued" is always told how it ended.
+ *
+ * @since 0.1.0
+ * @category relaying
+ */
+export const relayAll = (
+  requests: ReadonlyArray<RelayRequest>
+): Effect.Effect<ReadonlyArray<ReadonlyArray<Outcome>>, never, Outbox.Outbox | SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const outbox = yield* Outbox.Outbox
+    const copies = requests.flatMap((request) => request.recipients.map((recipient): Copy => ({ request, recipient })))
+    // A database that fails the batch refuses every copy in it: nothing of it was stored.
+    const stored = yield* Effect.either(outbox.enqueueMany(copies.map(itemOf)))
+    const windows = new Map<string, number | undefined>()
+    const accepted = yield* Effect.forEach(copies, (copy, index) => {
+      const refuse = (error: EnqueueFailure) =>
+        Effect.succeed({ outcome: refused(copy.recipient.name, error), report: undefined })
+      if (Either.isLeft(stored)) return refuse(stored.left)
+      const result = stored.right[index]
+      if (result === undefined) {
+        return refuse(new OutboxStore.OutboxStorageError({ operation: "store", message: "no answer for this copy" }))
+      }
+      return Either.isLeft(result) ? refuse(result.left) : answer(outbox, windows, copy, result.right.entry)
+    })
+    const reports = accepted.flatMap((copy) => (copy.report === undefined ? [] : [copy.report]))
+    yield* registerAll(reports).pipe(
+      Effect.catchAll((error) =>
+        Effect.logWarning(
+          `no report will follow for entries ${reports.map((report) => report.entryId).join(", ")}: ${error.message}`
+        )
+      )
+    )
+    // Back into messages: each request's copies are consecutive, in its recipients' order.
+    let next = 0
+    return requests.map((request) => request.recipients.map(() => accepted[next++]!.outcome))
+  })
+
+/**
+ * `relayAll` for one message: each recipient's outcome; every entry still on its way is registered
+ * for a later report (a reply to `origin`).
  *
  * @since 0.1.0
  * @category relaying
@@ -105,45 +217,7 @@ export const relay = (
   key: (userId: number) => string,
   origin: Origin
 ): Effect.Effect<ReadonlyArray<Outcome>, never, Outbox.Outbox | SqlClient.SqlClient> =>
-  Effect.forEach(recipients, (recipient) =>
-    Effect.gen(function* () {
-      const outbox = yield* Outbox.Outbox
-      const to = recipient.name
-      const { entry } = yield* outbox.enqueue(
-        {
-          lineCode: target.lineCode,
-          userId: recipient.userId,
-          message: draft.text,
-          ...(draft.attachment === undefined ? {} : { attachment: draft.attachment })
-        },
-        { idempotencyKey: key(recipient.userId), portal: target.portal, policy: target.policy }
-      )
-      let outcome = fromEntry(to, entry)
-      if (outcome._tag === "Queued") {
-        // The ledger knows the window is closed: the workflow will defer it (or merge it) too.
-        const until = yield* outbox.nextAllowedAt({
-          portal: target.portal,
-          lineCode: target.lineCode,
-          userId: recipient.userId
-        })
-        if (until !== undefined) {
-          outcome = { _tag: "Deferred", to, until, digest: target.policy === "digest", entryId: entry.id }
-        }
-      }
-      if (!isSettled(outcome)) {
-        yield* register({
-          entryId: entry.id,
-          chatId: origin.chatId,
-          messageId: origin.messageId,
-          to,
-          told: outcome._tag === "Deferred" ? "deferred" : "waiting"
-        }).pipe(
-          Effect.catchAll((error) => Effect.logWarning(`no report will follow for entry ${entry.id}: ${error.message}`))
-        )
-      }
-      return outcome
-    }).pipe(Effect.catchAll(refusedFor(recipient.name)))
-  )
+  Effect.map(relayAll([{ draft, recipients, target, key, origin }]), (outcomes) => outcomes[0] ?? [])
 
 /**
  * Reads an entry again: its outcome as it stands, or undefined when it cannot be read.

@@ -9,6 +9,8 @@ import type { Outbox, PortalChannels } from "@linecast/delivery"
 import type * as Effect from "effect/Effect"
 import type { Context } from "grammy"
 import type { Message } from "grammy/types"
+import type { Outcome } from "./Outcome.js"
+import type { RelayRequest } from "./Relay.js"
 import type { RelayOptions } from "./RelayConfig.js"
 
 /**
@@ -30,6 +32,11 @@ export interface RelayServices {
   readonly botId: number
   /** Runs an effect on the relay's runtime (delivery's outbox, the portal's channels, the database). */
   readonly run: <A, E>(effect: Effect.Effect<A, E, RelayRequirements>) => Promise<A>
+  /**
+   * Relays one message with the others that arrive at the same time (`Relay.relayAll`): answers
+   * each recipient's outcome once its entry and its report are stored.
+   */
+  readonly relay: (request: RelayRequest) => Promise<ReadonlyArray<Outcome>>
   /** A signed, expiring link to a Telegram file, served by the relay. */
   readonly mediaLink: (target: {
     readonly fileId: string

@@ -4,17 +4,20 @@
  * `linecast_telegram_reports` (the entry's id, the chat and the message to reply to, the recipient's
  * name, what the sender was last told); the outbox entry itself holds the outcome.
  *
- * A watcher reads the rows in pages (by entry id) every `pollMs`, reads each entry, and when it is
- * settled (sent, merged, dead) or newly deferred, sends the report. A report is claimed before it is
- * sent (a conditional `UPDATE` to `reporting`), so it is never sent twice: a row is deleted after
- * its final report, or goes back to what it was when Telegram refused it for now. A crash between
- * the claim and the send can lose that one report (never duplicate it): such rows are dropped, with
+ * Rows are registered together for the updates that arrived together (one statement, one commit).
+ * A watcher reads the rows in pages (by entry id) every `pollMs`, reads those of the page's entries
+ * that have moved on (settled: sent, merged, dead; or newly deferred) in one query, and sends their
+ * reports, a few at a time (different chats at once, one chat's in order). A report is claimed before it is sent (a
+ * conditional `UPDATE` to `reporting`), so it is never sent twice: a row is deleted after its final
+ * report, or goes back to what it was when Telegram refused it for now. A crash between the claim
+ * and the send can lose the reports being sent (never duplicate them): such rows are dropped, with
  * a warning, at the next start.
  *
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import type { OutboxEntry } from "@linecast/delivery"
 import { Outbox } from "@linecast/delivery"
 import * as Effect from "effect/Effect"
 import type { Outcome } from "./Outcome.js"
@@ -90,19 +93,62 @@ export const migrate: Effect.Effect<void, SqlError, SqlClient.SqlClient> = Effec
 ).pipe(Effect.asVoid)
 
 /**
+ * A report to remember: told `waiting` or `deferred` so far.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type NewReport = Omit<Report, "told"> & { readonly told: "waiting" | "deferred" }
+
+/**
  * Remembers to report on an entry; a second registration of the same entry (a re-delivered
  * update) changes nothing.
  *
  * @since 0.1.0
  * @category reports
  */
-export const register = (report: Omit<Report, "told"> & { readonly told: "waiting" | "deferred" }) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql`INSERT INTO linecast_telegram_reports (entry_id, chat_id, message_id, recipient, told, created_at)
-      VALUES (${report.entryId}, ${report.chatId}, ${report.messageId}, ${report.to}, ${report.told}, ${Date.now()})
-      ON CONFLICT (entry_id) DO NOTHING`
-  ).pipe(Effect.asVoid)
+export const register = (report: NewReport): Effect.Effect<void, SqlError, SqlClient.SqlClient> => registerAll([report])
+
+/** Rows per `INSERT` (parameters per statement are bounded). */
+const registerChunk = 100
+
+/**
+ * `register` for several entries in one commit (one statement per hundred).
+ *
+ * @since 0.1.0
+ * @category reports
+ */
+export const registerAll = (reports: ReadonlyArray<NewReport>): Effect.Effect<void, SqlError, SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    if (reports.length === 0) return
+    const sql = yield* SqlClient.SqlClient
+    const now = Date.now()
+    // The same entry twice (one update delivered twice at once): the first registration holds.
+    const first = new Map<string, NewReport>()
+    for (const report of reports) if (!first.has(report.entryId)) first.set(report.entryId, report)
+    const unique = [...first.values()]
+    const insert = (chunk: ReadonlyArray<NewReport>) =>
+      sql`INSERT INTO linecast_telegram_reports ${sql.insert(
+        chunk.map((report) => ({
+          entry_id: report.entryId,
+          chat_id: report.chatId,
+          message_id: report.messageId,
+          recipient: report.to,
+          told: report.told,
+          created_at: now
+        }))
+      )} ON CONFLICT (entry_id) DO NOTHING`
+    if (unique.length <= registerChunk) return yield* Effect.asVoid(insert(unique))
+    yield* sql.withTransaction(
+      Effect.forEach(
+        Array.from({ length: Math.ceil(unique.length / registerChunk) }, (_, index) =>
+          unique.slice(index * registerChunk, (index + 1) * registerChunk)
+        ),
+        insert,
+        { discard: true }
+      )
+    )
+  })
 
 /**
  * The reports still owed, in entry-id order after `after`.
@@ -120,24 +166,36 @@ export const pending = (
       WHERE told <> 'reporting' AND entry_id > ${after} ORDER BY entry_id LIMIT ${limit}`
   ).pipe(Effect.map((rows) => rows.map(toReport)))
 
-const claim = (report: Report) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql<{ entry_id: string }>`UPDATE linecast_telegram_reports SET told = 'reporting'
-      WHERE entry_id = ${report.entryId} AND told = ${report.told} RETURNING entry_id`
-  ).pipe(Effect.map((rows) => rows.length === 1))
+/** Claims the reports still as they were read; answers the entry ids claimed. */
+const claimAll = (reports: ReadonlyArray<Report>) =>
+  Effect.gen(function* () {
+    const sql = yield* SqlClient.SqlClient
+    const claimed = new Set<string>()
+    for (const told of ["waiting", "deferred"] as const) {
+      const ids = reports.filter((report) => report.told === told).map((report) => report.entryId)
+      if (ids.length === 0) continue
+      const rows = yield* sql<{ entry_id: string }>`UPDATE linecast_telegram_reports SET told = 'reporting'
+        WHERE told = ${told} AND ${sql.in("entry_id", ids)} RETURNING entry_id`
+      for (const row of rows) claimed.add(row.entry_id)
+    }
+    return claimed
+  })
 
-const setTold = (entryId: string, told: Told) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql`UPDATE linecast_telegram_reports SET told = ${told} WHERE entry_id = ${entryId}`
-  ).pipe(Effect.asVoid)
+const setTold = (entryIds: ReadonlyArray<string>, told: Told) =>
+  entryIds.length === 0
+    ? Effect.void
+    : Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql`UPDATE linecast_telegram_reports SET told = ${told} WHERE ${sql.in("entry_id", entryIds)}`
+      ).pipe(Effect.asVoid)
 
-const remove = (entryId: string) =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql`DELETE FROM linecast_telegram_reports WHERE entry_id = ${entryId}`
-  ).pipe(Effect.asVoid)
+const remove = (entryIds: ReadonlyArray<string>) =>
+  entryIds.length === 0
+    ? Effect.void
+    : Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql`DELETE FROM linecast_telegram_reports WHERE ${sql.in("entry_id", entryIds)}`
+      ).pipe(Effect.asVoid)
 
 /**
  * @since 0.1.0
@@ -151,6 +209,13 @@ export interface WatchOptions {
   readonly log: (level: "info" | "warning" | "error", message: string) => void
 }
 
+/** A report to send: its text, and what its row becomes after it (`undefined`: deleted). */
+interface Step {
+  readonly report: Report
+  readonly text: string
+  readonly after: "deferred" | undefined
+}
+
 /**
  * What to do for one report, given the entry's outcome: the report's text and what the row
  * becomes after it (`undefined`: deleted), or nothing yet.
@@ -158,7 +223,7 @@ export interface WatchOptions {
 const next = (
   report: Report,
   outcome: Outcome
-): { readonly text: string; readonly after: Told | undefined } | undefined => {
+): { readonly text: string; readonly after: "deferred" | undefined } | undefined => {
   const text = reportWords(outcome)
   if (text === undefined) return undefined
   if (isSettled(outcome)) return { text, after: undefined }
@@ -167,32 +232,101 @@ const next = (
   return undefined
 }
 
-/** Checks one report and sends it if its entry has moved on; never interrupted half-way. */
-const checkOne = (report: Report, options: WatchOptions) =>
+/** Reports sent at once (each chat's one after another): also the most a crash between claim and send can lose. */
+const sendChunk = 16
+
+/** Claims, sends and settles a few reports; never interrupted half-way. */
+const sendAll = (ready: ReadonlyArray<Step>, options: WatchOptions) =>
   Effect.gen(function* () {
-    const outbox = yield* Outbox.Outbox
-    const entry = yield* outbox.get(report.entryId).pipe(
-      Effect.map((found) => found as typeof found | undefined),
-      Effect.catchTag("EntryNotFoundError", () => Effect.succeed(undefined))
+    const claimed = yield* claimAll(ready.map(({ report }) => report))
+    const byChat = new Map<number, Array<Step>>()
+    for (const step of ready) {
+      if (!claimed.has(step.report.entryId)) continue
+      const chat = byChat.get(step.report.chatId)
+      if (chat === undefined) byChat.set(step.report.chatId, [step])
+      else chat.push(step)
+    }
+    const sent = yield* Effect.forEach(
+      byChat.values(),
+      (steps) =>
+        Effect.forEach(steps, (step) =>
+          options.send(step.report, step.text).pipe(
+            Effect.as(true),
+            Effect.catchAll((failure) => {
+              options.log(
+                "warning",
+                `could not report on entry ${step.report.entryId} to chat ${step.report.chatId}${failure.permanent ? ", giving up" : ", trying again later"}: ${failure.message}`
+              )
+              // 400 and 403 will not change by asking again: the report is done with.
+              return Effect.succeed(failure.permanent)
+            }),
+            Effect.map((done) => ({ step, done }))
+          )
+        ),
+      { concurrency: "unbounded" }
     )
-    // Purged by an operator: nothing left to tell.
-    if (entry === undefined) return yield* remove(report.entryId)
-    const step = next(report, fromEntry(report.to, entry))
-    if (step === undefined) return
-    if (!(yield* claim(report))) return
-    const done = yield* options.send(report, step.text).pipe(
-      Effect.as(true),
-      Effect.catchAll((failure) => {
-        options.log(
-          "warning",
-          `could not report on entry ${report.entryId} to chat ${report.chatId}${failure.permanent ? ", giving up" : ", trying again later"}: ${failure.message}`
-        )
-        return Effect.succeed(failure.permanent)
-      })
+    const results = sent.flat()
+    const done = results.filter((result) => result.done).map((result) => result.step)
+    yield* remove(done.filter((step) => step.after === undefined).map((step) => step.report.entryId))
+    yield* setTold(
+      done.filter((step) => step.after === "deferred").map((step) => step.report.entryId),
+      "deferred"
     )
-    if (!done) return yield* setTold(report.entryId, report.told)
-    return yield* step.after === undefined ? remove(report.entryId) : setTold(report.entryId, step.after)
+    // Telegram refused for now: back to what it was, for the next poll.
+    const again = results.filter((result) => !result.done).map((result) => result.step.report)
+    for (const told of ["waiting", "deferred"] as const) {
+      yield* setTold(
+        again.filter((report) => report.told === told).map((report) => report.entryId),
+        told
+      )
+    }
   }).pipe(Effect.uninterruptible)
+
+/**
+ * The states worth a report, by what the sender was told: how it ended, or (after "queued") that it
+ * now waits for the weekly window.
+ */
+const reportable = {
+  waiting: ["sent", "dead", "deferred"],
+  deferred: ["sent", "dead"]
+} as const
+
+/**
+ * Reads a page's entries that have moved on (one query for each thing the senders were told; an
+ * entry still on its way is not read), and sends their reports.
+ */
+const checkPage = (page: ReadonlyArray<Report>, options: WatchOptions) =>
+  Effect.gen(function* () {
+    if (page.length === 0) return
+    const outbox = yield* Outbox.Outbox
+    const ids = page.map((report) => report.entryId)
+    // Purged by an operator: nothing left to tell. Counted first: a page whose entries are all there costs one count.
+    if ((yield* outbox.count({ ids })) < page.length) {
+      const present = new Set((yield* outbox.list({ ids, limit: page.length })).map((entry) => entry.id))
+      yield* remove(ids.filter((id) => !present.has(id)))
+    }
+    const moved = new Map<string, OutboxEntry.OutboxEntry>()
+    for (const told of ["waiting", "deferred"] as const) {
+      const reports = page.filter((report) => report.told === told)
+      if (reports.length === 0) continue
+      const entries = yield* outbox.list({
+        ids: reports.map((report) => report.entryId),
+        state: reportable[told],
+        limit: reports.length
+      })
+      for (const entry of entries) moved.set(entry.id, entry)
+    }
+    // In the page's order (by entry id), so one chat's reports go out in the order of its messages.
+    const ready: Array<Step> = []
+    for (const report of page) {
+      const entry = moved.get(report.entryId)
+      const step = entry === undefined ? undefined : next(report, fromEntry(report.to, entry))
+      if (step !== undefined) ready.push({ report, ...step })
+    }
+    for (let start = 0; start < ready.length; start += sendChunk) {
+      yield* sendAll(ready.slice(start, start + sendChunk), options)
+    }
+  })
 
 /**
  * Sends the reports owed, forever (forked in the relay's scope). Rows left `reporting` by a crash
@@ -213,15 +347,16 @@ export const watch = (options: WatchOptions): Effect.Effect<never, never, Outbox
       let after = ""
       while (true) {
         const page = yield* pending(after, options.pageSize)
-        for (const report of page) {
-          yield* checkOne(report, options).pipe(
-            Effect.catchAll((error) =>
-              Effect.sync(() =>
-                options.log("warning", `report on entry ${report.entryId} not checked: ${error.message}`)
+        yield* checkPage(page, options).pipe(
+          Effect.catchAll((error) =>
+            Effect.sync(() =>
+              options.log(
+                "warning",
+                `reports on entries ${page[0]?.entryId} to ${page[page.length - 1]?.entryId} not checked: ${error.message}`
               )
             )
           )
-        }
+        )
         if (page.length < options.pageSize) return
         after = page[page.length - 1]!.entryId
       }

@@ -13,8 +13,10 @@ import { createServer, type IncomingMessage, type ServerResponse } from "node:ht
 import type { AddressInfo } from "node:net"
 import { type RunnerHandle, run } from "@grammyjs/runner"
 import { PortalAuth } from "@linecast/core"
+import * as Cause from "effect/Cause"
 import * as Data from "effect/Data"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Runtime from "effect/Runtime"
@@ -23,8 +25,12 @@ import { type Bot, GrammyError, webhookCallback } from "grammy"
 import type { UserFromGetMe } from "grammy/types"
 import { makeBot } from "./bot.js"
 import { flushAlbum } from "./features/albums.js"
+import * as GroupCommit from "./internal/groupCommit.js"
 import { describeError } from "./internal/scrub.js"
 import * as MediaLinks from "./MediaLinks.js"
+import type { Outcome } from "./Outcome.js"
+import type { RelayRequest } from "./Relay.js"
+import * as Relay from "./Relay.js"
 import type { AlbumKey } from "./RelayAlbums.js"
 import * as RelayAlbums from "./RelayAlbums.js"
 import type { RelayOptions } from "./RelayConfig.js"
@@ -57,6 +63,8 @@ export interface RunningRelay {
 const telegramApiRoot = "https://api.telegram.org"
 /** Reports read from the database at a time. */
 const reportPage = 100
+/** Messages relayed together at most (the runner hands the handlers at most `concurrency` updates at once). */
+const intakeBatch = 100
 /** How often the album flusher looks for albums that have been quiet long enough. */
 const albumTickMs = 100
 
@@ -111,10 +119,29 @@ export const runRelay = (
       else known.lastPartAt = at
     }
 
+    // The updates handled at the same time are relayed together: their entries, then their reports
+    // in one statement, and each answered once its own are stored.
+    const runCallback = Runtime.runCallback(runtime)
+    const intake = GroupCommit.make<RelayRequest, ReadonlyArray<Outcome>, never, RelayRequirements>({
+      write: Relay.relayAll,
+      run: (effect, onExit) => {
+        runCallback(effect, { onExit })
+      },
+      maxBatch: intakeBatch,
+      gatherMs: 2
+    })
+
     let publicUrl = options.media.publicUrl
     const services: Omit<RelayServices, "botId"> = {
       options,
       run: runPromise,
+      relay: (request) =>
+        new Promise((resolve, reject) =>
+          intake.submit(request, (exit) => {
+            if (Exit.isSuccess(exit)) resolve(exit.value)
+            else reject(Cause.squash(exit.cause))
+          })
+        ),
       mediaLink: (target) =>
         MediaLinks.make(publicUrl!, options.media.secret, {
           ...target,

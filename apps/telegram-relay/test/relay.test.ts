@@ -252,6 +252,55 @@ describe("the Telegram relay", () => {
       expect(byCreation.map((entry) => entry.message.userId)).toEqual([2, 3, 4, 5, 6])
     }))
 
+  it("answers several chats writing at once (relayed together) each with its own outcome and report", () =>
+    withRelay(
+      async () => {
+        // One update from each chat, injected together: the relay takes them in one batch.
+        const writers = [
+          { chat: operator, name: "boris", userId: 2 },
+          { chat: 201, name: "carla", userId: 3 },
+          { chat: 202, name: "dmitri", userId: 4 },
+          { chat: 203, name: "user 5", userId: 5 }
+        ]
+        for (const writer of writers) {
+          telegram.control.sendCommand({ user: writer.chat }, "send", `${writer.userId} from chat ${writer.chat}`)
+        }
+        for (const writer of writers) {
+          expect(await replyMatching(telegram, writer.chat, /Queued|Not sent/)).toBe(
+            `Queued for ${writer.name}: saved and on its way. I will tell you when it is delivered.`
+          )
+        }
+        for (const writer of writers) {
+          expect(await replyMatching(telegram, writer.chat, /^(Delivered|Not delivered)/)).toBe(
+            `Delivered to ${writer.name}.`
+          )
+          expect(inbox(writer.userId).map((message) => message.message)).toEqual([`from chat ${writer.chat}`])
+        }
+      },
+      { operators: [operator, 201, 202, 203] }
+    ))
+
+  it("forgets the report on an entry an operator purged, and sends none", async () => {
+    // A long week on both sides: the deferred entry stays deferred while the test looks.
+    portal.control.configure("demo", { weeklyWindowSeconds: 600 })
+    const relay = await startTestRelay({ telegram, portal, windowSeconds: 600 })
+    try {
+      telegram.control.sendCommand({ user: operator }, "send", "boris first")
+      expect((await reportMatching(/Delivered|Not delivered/)).text).toBe("Delivered to boris.")
+      telegram.control.sendCommand({ user: operator }, "send", "boris second")
+      expect(await replyMatching(telegram, operator, /Deferred|Not sent/)).toMatch(/^Deferred until/)
+      expect(await owedReports(relay)).toBe(1)
+      const purged = await relay.run(
+        Effect.flatMap(Outbox.Outbox, (outbox) => outbox.purge({ state: "deferred", userId: 2 }))
+      )
+      expect(purged).toBe(1)
+      await eventually(async () => (await owedReports(relay)) === 0, "the purged entry's report to be forgotten")
+      expect(reports(/boris/).map((sent) => sent.text)).toEqual(["Delivered to boris."])
+    } finally {
+      await relay.stop()
+    }
+  })
+
   it("sends a photo captioned /send <user> <text> to that user, its caption's formatting kept", () =>
     withRelay(async () => {
       const caption = "/send boris look here"

@@ -13,7 +13,7 @@ import { albumDraftOf, commandArguments } from "../internal/drafts.js"
 import { group, recipient, route } from "../internal/routing.js"
 import { words } from "../Outcome.js"
 import type { Recipient } from "../Relay.js"
-import { idempotencyKey, relay } from "../Relay.js"
+import { idempotencyKey } from "../Relay.js"
 import type { AlbumKey } from "../RelayAlbums.js"
 import * as RelayAlbums from "../RelayAlbums.js"
 import type { RelayContext, RelayServices } from "../RelayContext.js"
@@ -100,15 +100,13 @@ export const flushAlbum = async (
   if (addressed._tag === "Refused") text = addressed.text
   else if (draft === undefined || draft._tag === "Refused") text = `Not sent: ${draft?.reason ?? "nothing to send"}.`
   else {
-    const outcomes = await services.run(
-      relay(
-        draft.draft,
-        addressed.recipients,
-        targetOf(services),
-        (userId) => idempotencyKey(services.botId, first.updateId, userId),
-        { chatId: album.chatId, messageId: first.message.message_id }
-      )
-    )
+    const outcomes = await services.relay({
+      draft: draft.draft,
+      recipients: addressed.recipients,
+      target: targetOf(services),
+      key: (userId) => idempotencyKey(services.botId, first.updateId, userId),
+      origin: { chatId: album.chatId, messageId: first.message.message_id }
+    })
     text = outcomes.map(words).join("\n")
   }
   await services.run(RelayAlbums.flushed(parts.map((part) => part.updateId)))

@@ -1,7 +1,7 @@
 /** Relays a draft and tells the sender the outcome, in the same words whatever the feature. */
 import { words } from "../Outcome.js"
 import type { Draft, Recipient, RelayTarget } from "../Relay.js"
-import { idempotencyKey, relay } from "../Relay.js"
+import { idempotencyKey } from "../Relay.js"
 import type { RelayContext, RelayServices } from "../RelayContext.js"
 
 export const targetOf = (services: RelayServices): RelayTarget => ({
@@ -26,11 +26,12 @@ export const relayAndAnswer = async (
 ): Promise<void> => {
   const services = ctx.relay
   const updateId = ctx.update.update_id
-  const outcomes = await services.run(
-    relay(draft, recipients, targetOf(services), (userId) => idempotencyKey(services.botId, updateId, userId), {
-      chatId: ctx.chat!.id,
-      messageId: ctx.msg!.message_id
-    })
-  )
+  const outcomes = await services.relay({
+    draft,
+    recipients,
+    target: targetOf(services),
+    key: (userId) => idempotencyKey(services.botId, updateId, userId),
+    origin: { chatId: ctx.chat!.id, messageId: ctx.msg!.message_id }
+  })
   await answer(ctx, outcomes.map(words).join("\n"))
 }

@@ -7,7 +7,6 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
-import type { SqlError } from "@effect/sql/SqlError"
 import { BitrixError, NetworkMessage } from "@linecast/core"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -20,7 +19,7 @@ import { Admission } from "./Admission.js"
 import { EntryNotFoundError, NotReplayableError, OutboxStorageError } from "./DeliveryError.js"
 import * as DeliveryMetrics from "./DeliveryMetrics.js"
 import * as dispatcher from "./internal/dispatcher.js"
-import { storageError } from "./internal/tables.js"
+import { transaction } from "./internal/tables.js"
 import type { DeliveryPolicy, HistoryRecord, OutboxEntry, Recipient } from "./OutboxEntry.js"
 import { recipientOf } from "./OutboxEntry.js"
 import type { OutboxConflictError, OutboxQuery } from "./OutboxStore.js"
@@ -169,26 +168,20 @@ const makeWith = (lend: Effect.Effect<void>) =>
     const admission = yield* Admission
     /** Stores entries and their waiting starts together: whatever happens next, a start is not lost. */
     const withStarts = <A, E>(write: Effect.Effect<A, E>, started: (written: A) => ReadonlyArray<OutboxEntry>) =>
-      sql
-        .withTransaction(
-          Effect.tap(write, (written) =>
-            admission.add(
-              started(written).map((entry) => ({
-                entryId: entry.id,
-                generation: entry.generation,
-                portal: entry.portal,
-                readyAt: Math.max(entry.updatedAt, entry.notBefore ?? 0)
-              }))
-            )
+      transaction(
+        sql,
+        "store",
+        Effect.tap(write, (written) =>
+          admission.add(
+            started(written).map((entry) => ({
+              entryId: entry.id,
+              generation: entry.generation,
+              portal: entry.portal,
+              readyAt: Math.max(entry.updatedAt, entry.notBefore ?? 0)
+            }))
           )
         )
-        .pipe(
-          Effect.catchIf(
-            (error): error is SqlError => (error as { readonly _tag?: unknown })._tag === "SqlError",
-            (error) => Effect.fail(storageError("store")(error))
-          ),
-          Effect.zipLeft(admission.wake)
-        )
+      ).pipe(Effect.zipLeft(admission.wake))
 
     /** One item as `enqueue` takes it: validated, checked against the reject policy, made an entry. */
     const prepare = (

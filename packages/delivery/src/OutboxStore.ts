@@ -12,7 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { OutboxStorageError } from "./DeliveryError.js"
-import { createTables, storageError } from "./internal/tables.js"
+import { createTables, storageError, transaction } from "./internal/tables.js"
 import type { DeliveryState, HistoryRecord, OutboxEntry, Recipient } from "./OutboxEntry.js"
 import {
   HistoryRecord as HistoryRecordSchema,
@@ -295,17 +295,17 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
         Effect.gen(function* () {
           const saved = { ...entry, version: entry.version + 1 }
           // The history row goes in the same transaction: a save is never without its record.
-          const changed = yield* sql
-            .withTransaction(
-              Effect.gen(function* () {
-                const updated = yield* sql<{ id: string }>`UPDATE linecast_outbox
+          const changed = yield* transaction(
+            sql,
+            "save",
+            Effect.gen(function* () {
+              const updated = yield* sql<{ id: string }>`UPDATE linecast_outbox
             SET state = ${saved.state}, body = ${encode(saved)}, updated_at = ${saved.updatedAt}, version = ${saved.version}
             WHERE id = ${entry.id} AND version = ${entry.version} RETURNING id`
-                if (updated.length > 0) yield* record(saved)
-                return updated.length
-              })
-            )
-            .pipe(Effect.mapError(storageError("save")))
+              if (updated.length > 0) yield* record(saved)
+              return updated.length
+            })
+          )
           if (changed === 0) return yield* new OutboxConflictError({ id: entry.id })
           return saved
         }),

@@ -4,7 +4,9 @@
  * created when missing.
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import { OutboxStorageError } from "../DeliveryError.js"
 
 export const storageError =
@@ -14,6 +16,34 @@ export const storageError =
       operation,
       message: error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message
     })
+
+/**
+ * `sql.withTransaction`, with a failed `COMMIT` (a full disk) answered as the `OutboxStorageError` it is:
+ * `@effect/sql` makes it a defect, and SQLite may keep the transaction open after it, so that every later
+ * statement would join it and seem to succeed without ever being stored. It is rolled back at once, before
+ * the connection's next user can reach it.
+ */
+export const transaction = <A, E, R>(
+  sql: SqlClient.SqlClient,
+  operation: string,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R> =>
+  sql.withTransaction(effect).pipe(
+    Effect.catchIf(isSqlError, (error) => Effect.fail(storageError(operation)(error))),
+    Effect.catchSomeDefect((defect) =>
+      isSqlError(defect)
+        ? Option.some(
+            Effect.zipRight(
+              sql.onDialectOrElse({ sqlite: () => Effect.ignore(sql.unsafe("ROLLBACK")), orElse: () => Effect.void }),
+              Effect.fail(storageError(operation)(defect))
+            )
+          )
+        : Option.none()
+    )
+  ) as Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R>
+
+const isSqlError = (error: unknown): error is SqlError =>
+  typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "SqlError"
 
 /**
  * Runs `statements` (`CREATE ... IF NOT EXISTS`) in one transaction. PostgreSQL's `CREATE ... IF NOT EXISTS`

@@ -141,6 +141,11 @@ export const OutboxEntry = Schema.Struct({
   /** The core receipt's request id and the portal's time of acceptance (Unix ms). */
   receipt: Schema.optional(Schema.Struct({ requestId: Schema.String, sentAt: Schema.Number })),
   lastError: Schema.optional(RecordedError),
+  /**
+   * An earlier attempt may have landed (its answer was lost): every later attempt reconciles, until the
+   * entry is settled, even once a later attempt is proved never sent.
+   */
+  uncertain: Schema.optional(Schema.Boolean),
   createdAt: Schema.Number,
   updatedAt: Schema.Number,
   /** Bumped by every save: a save made from a stale read is refused, never silently applied. */

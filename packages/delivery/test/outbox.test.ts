@@ -10,6 +10,7 @@ import * as DeliveryMetrics from "../src/DeliveryMetrics.js"
 import { advance } from "../src/internal/advance.js"
 import { type EnqueueOptions, Outbox } from "../src/Outbox.js"
 import * as OutboxStore from "../src/OutboxStore.js"
+import { PortalSender } from "../src/PortalSender.js"
 import type { Database, DeliveryRuntime } from "./harness.js"
 import { channelsFor, dropDatabases, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
 
@@ -180,6 +181,44 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
 }
 
 describe("delivery: bad input and restarts", () => {
+  it("keeps reconciling once an attempt may have landed, even after a later attempt is proved never sent", async () => {
+    const portal = emulator.control.createPortal({
+      users: [{ id: 1, name: "Omar" }],
+      webhooks: [{ userId: 1 }],
+      lines: [{}]
+    })
+    runtime = startDelivery(emulator, await freshDatabase("sqlite"), {}, channelsFor(emulator, [{ id: portal.id }]))
+    const landed = { lineCode: portal.lineCodes[0]!, userId: 1, message: "landed once" }
+    const now = Date.now()
+    const outcome = await runtime.runPromise(
+      Effect.gen(function* () {
+        // Attempt 1 went out and its answer was lost; a reconciling step then saved attempt 2, which never left.
+        yield* Effect.flatMap(PortalSender, (sender) => sender.send(portal.id, "uncertain/0/1", landed))
+        const store = yield* OutboxStore.OutboxStore
+        yield* store.insert({
+          id: "uncertain",
+          idempotencyKey: "uncertain",
+          portal: portal.id,
+          message: landed,
+          policy: "defer",
+          state: "sending",
+          attempts: 2,
+          uncertain: true,
+          generation: 0,
+          createdAt: now,
+          updatedAt: now,
+          version: 0
+        })
+        return yield* advance({ entryId: "uncertain", generation: 0 })
+      })
+    )
+    expect(outcome).toEqual({ _tag: "Done" })
+    const entry = await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.get("uncertain")))
+    // The portal's USER_MESSAGE_LIMIT to attempt 3 proves attempt 1 landed: sent, never deferred for a resend.
+    expect([entry.state, entry.settlement]).toEqual(["sent", "landed"])
+    expect(emulator.control.inbox(portal.id, 1).map((received) => received.message)).toEqual(["landed once"])
+  })
+
   it("leaves an ambiguous entry of a partner (NFR) portal to the operator, whatever step finds it", async () => {
     const partner = emulator.control.createPortal({
       users: [{ id: 1, name: "Nora" }],

@@ -129,11 +129,12 @@ const step = (entryId: string, options: AdvanceOptions) =>
     // An entry left `sending` (its step died, or another step of it still runs elsewhere) may have landed,
     // unless its attempt never reached the portal's holder: recording that attempt here first closes it for
     // good (the holder refuses an attempt already recorded), and proves it never went out.
-    let reconciling = entry.state === "ambiguous"
+    let reconciling = entry.state === "ambiguous" || entry.uncertain === true
     if (entry.state === "sending") {
       const previous = `${entry.id}/${entry.generation}/${entry.attempts}`
       const closed = yield* portalState.begin(entry.portal, [previous], now)
-      reconciling = !closed.has(previous)
+      // Proving this attempt never went out proves nothing about an earlier one that may have landed.
+      reconciling = reconciling || !closed.has(previous)
     }
     if (reconciling && exempt && entry.state === "sending") {
       // Without the weekly rule a resend proves nothing and could duplicate: an operator decides.
@@ -209,7 +210,7 @@ const step = (entryId: string, options: AdvanceOptions) =>
     }
 
     const attempts = entry.attempts + 1
-    yield* save({ state: "sending", attempts })
+    yield* save({ state: "sending", attempts, ...(reconciling ? { uncertain: true } : {}) })
     // The attempt's id is recorded by the portal's holder before it sends: see PortalEntity.
     const answered = yield* sender
       .send(entry.portal, `${entry.id}/${entry.generation}/${attempts}`, message)

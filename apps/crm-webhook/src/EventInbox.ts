@@ -12,6 +12,7 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import { GroupCommit } from "@linecast/delivery"
 import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -20,7 +21,6 @@ import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
 import * as Schema from "effect/Schema"
-import * as GroupCommit from "./internal/GroupCommit.js"
 
 /**
  * @since 0.1.0
@@ -236,7 +236,7 @@ export const make = Effect.gen(function* () {
     )
   }
 
-  const commits = GroupCommit.make<NewInboxEvent, boolean, InboxStorageError>({
+  const commits = GroupCommit.make<NewInboxEvent, boolean, InboxStorageError, never>({
     write: insert,
     run,
     maxBatch,

@@ -1,19 +1,29 @@
 /**
  * Group commit: the requests that arrive while a commit is being written, or in the same turn of the
- * event loop (a `getUpdates` batch handed to the handlers together), are written by one `write`, and
- * each caller is answered when the commit that holds its request is done, never before. Under load
- * the batches grow by themselves (one commit at a time; what arrives meanwhile makes the next one);
- * under a trickle, a request waits at most `gatherMs` for company. The same idea as the CRM
- * listener's inbox (apps never import each other, so it lives here too).
+ * event loop (a burst of webhook bodies, a `getUpdates` batch handed to its handlers together), are
+ * written by one `write` (one transaction, one fsync), and each caller is answered when the commit that
+ * holds its request is done, never before. Under load the batches grow by themselves (one commit at a
+ * time; what arrives meanwhile makes the next one); under a trickle, a request waits at most
+ * `gatherMs` for company. Adapters use it to accept work durably at the rate of their input.
+ *
+ * @since 0.1.0
  */
 import type * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 
+/**
+ * @since 0.1.0
+ * @category models
+ */
 export interface GroupCommit<I, O, E> {
   /** Queues a request; `done` is called once, with its own result, after its commit. */
   readonly submit: (item: I, done: (exit: Exit.Exit<O, E>) => void) => void
 }
 
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
 export const make = <I, O, E, R>(options: {
   /** Writes a batch; answers one result per request, in order. */
   readonly write: (items: ReadonlyArray<I>) => Effect.Effect<ReadonlyArray<O>, E, R>
@@ -59,8 +69,8 @@ export const make = <I, O, E, R>(options: {
     })
   }
 
-  // setImmediate, not a microtask: the updates of one `getUpdates` batch reach their handlers over
-  // several microtask turns, and join the same commit.
+  // setImmediate, not a microtask: what is already in the socket buffers (request bodies, the updates
+  // of one `getUpdates` batch) reaches its handlers over several microtask turns, and joins this commit.
   const schedule = () => {
     if (scheduled || writing || waiting.length === 0) return
     scheduled = true

@@ -144,8 +144,9 @@ export const defaultOptions: OutboxOptions = {
   sweepIntervalMs: 1_000,
   startConcurrency: 64,
   stallMs: 120_000,
-  // Two full `batch` calls' worth in flight per portal: enough to keep its budget busy.
-  admittedPerPortal: 100,
+  // The portal holder's whole pipeline: `concurrency` (4) `batch` calls of `maxBatch` (50) each, so that
+  // the next calls are full while the messages of the last ones come to rest and make room.
+  admittedPerPortal: 200,
   admittedTotal: 2_000
 }
 

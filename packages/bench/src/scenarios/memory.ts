@@ -28,7 +28,8 @@ export const memory: Scenario = {
     `workflows, portal entity) on SQLite with the portal unreachable, as in an outage${countOf(quick) < 1_000_000 ? " (not the 1M of the goal)" : ""}. ` +
     "The worker runs as one compiled bundle (no tsx), with `node " +
     nodeFlags.slice(1).join(" ") +
-    "`; RSS after a forced collection, and its growth over the same process idle before the first message.",
+    "`; RSS after a forced collection a minute after the last message (when the engine has put idle workflows " +
+    "away, as in an outage that lasts), and its growth over the same process idle before the first message.",
   figures: [
     { key: "rssMb", label: "RSS with the queue", unit: "MB" },
     { key: "idleRssMb", label: "RSS idle, before enqueuing", unit: "MB" },
@@ -44,7 +45,7 @@ export const memory: Scenario = {
     const count = countOf(quick)
     const folder = mkdtempSync(join(tmpdir(), "linecast-bench-memory-"))
     const outcome = await worker("memoryQueue", [String(count), join(folder, "outbox.sqlite")], {
-      timeoutMs: quick ? 120_000 : 2_400_000,
+      timeoutMs: quick ? 180_000 : 2_400_000,
       nodeFlags,
       bundled: true
     }).finally(() => rmSync(folder, { recursive: true, force: true }))

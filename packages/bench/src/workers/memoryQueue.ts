@@ -61,8 +61,9 @@ await runtime.runPromise(
   )
 )
 const seconds = (performance.now() - started) / 1000
-// Let the admitted workflows fail their first attempt and settle into their wait, then collect.
-await new Promise((resolve) => setTimeout(resolve, 3_000))
+// Let the admitted workflows fail their first attempt and settle into their wait, and the engine put the
+// idle ones away (its `entityMaxIdleTime`, 1 minute), as in an outage that lasts; then collect.
+await new Promise((resolve) => setTimeout(resolve, 65_000))
 const queued = await runtime.runPromise(Effect.flatMap(Outbox.Outbox, (outbox) => outbox.count({})))
 const admission = await runtime.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts))
 globalThis.gc?.()

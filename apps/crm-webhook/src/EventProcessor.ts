@@ -182,7 +182,16 @@ export const make = (options: ProcessorOptions) =>
           return events.length
         })
       ),
-      Effect.catchAll((error) => Effect.as(Effect.logWarning("event inbox unavailable", { reason: error.message }), 0))
+      Effect.catchAll((error) => Effect.as(Effect.logWarning("event inbox unavailable", { reason: error.message }), 0)),
+      // A defect must not end the worker while the listener goes on accepting events: log it, go on.
+      Effect.catchAllDefect((defect) =>
+        Effect.as(
+          Effect.logError("event processing failed unexpectedly; retrying", {
+            reason: defect instanceof Error ? defect.message : "defect"
+          }),
+          0
+        )
+      )
     )
 
     const interval = Duration.decode(options.pollInterval ?? "1 second")

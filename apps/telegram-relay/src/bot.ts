@@ -18,6 +18,7 @@ import { quota } from "./features/quota.js"
 import { send } from "./features/send.js"
 import { status } from "./features/status.js"
 import { describeError } from "./internal/scrub.js"
+import { wellFormed } from "./internal/wellFormed.js"
 import type { RelayContext, RelayServices } from "./RelayContext.js"
 
 /**
@@ -50,6 +51,8 @@ export const makeBot = (
       return work
     })
   }
+  // An update that is not what Telegram sends is dropped before anything reads it.
+  bot.use(wellFormed)
   // One chat's updates are handled one after another, in the order Telegram numbered them.
   bot.use(sequentialize((ctx) => (ctx.chat?.id ?? ctx.from?.id)?.toString()))
   bot.use((ctx, next) => {

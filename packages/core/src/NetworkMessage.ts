@@ -103,7 +103,16 @@ const encodeMessage = Schema.encodeEither(NetworkMessage)
 export const toWire = (message: NetworkMessage): Effect.Effect<NetworkMessageWire, InvalidMessageError> =>
   Effect.suspend(() => {
     const encoded = encodeMessage(message)
-    if (Either.isRight(encoded)) return Effect.succeed(encoded.right)
+    if (Either.isRight(encoded)) {
+      const illFormed = illFormedAt(encoded.right, [])
+      if (illFormed === undefined) return Effect.succeed(encoded.right)
+      return Effect.fail(
+        new InvalidMessageError({
+          field: illFormed.length === 0 ? "message" : illFormed.join("."),
+          rule: "must be valid Unicode text (it holds a lone UTF-16 surrogate)"
+        })
+      )
+    }
     const issue = ParseResult.ArrayFormatter.formatErrorSync(encoded.left)[0]
     return Effect.fail(
       new InvalidMessageError({
@@ -112,6 +121,21 @@ export const toWire = (message: NetworkMessage): Effect.Effect<NetworkMessageWir
       })
     )
   })
+
+/** A lone UTF-16 surrogate: no encoding (URL, JSON for PHP) can carry it. */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
+
+/** The path of the first string that is not well-formed Unicode, or undefined. */
+const illFormedAt = (value: unknown, path: ReadonlyArray<string>): ReadonlyArray<string> | undefined => {
+  if (typeof value === "string") return loneSurrogate.test(value) ? path : undefined
+  if (typeof value !== "object" || value === null) return undefined
+  for (const [key, inner] of Object.entries(value)) {
+    if (loneSurrogate.test(key)) return [...path, key]
+    const found = illFormedAt(inner, [...path, key])
+    if (found !== undefined) return found
+  }
+  return undefined
+}
 
 /**
  * Limits of the server's checks; the defaults are those of the server's code.

@@ -135,6 +135,24 @@ describe("local validation mirrors the server", () => {
       assert.strictEqual(error.errorClass, "permanent")
     })
   )
+
+  it.effect("a lone UTF-16 surrogate is refused at validation, naming the field: no encoding can carry it", () =>
+    Effect.gen(function* () {
+      for (const [message, field] of [
+        [{ lineCode: code, userId: 2, message: "cut \uD800 here" }, "MESSAGE"],
+        [{ lineCode: code, userId: 2, message: "hi", attachment: [Attachment.message("tail \uDC00")] }, "ATTACH"]
+      ] as const) {
+        const error = yield* Effect.flip(NetworkMessage.validate(message))
+        assert.strictEqual(error._tag, "InvalidMessageError")
+        assert.include((error as { field: string }).field, field)
+      }
+      // A pair is one character, and fine.
+      const fine = yield* Effect.either(
+        NetworkMessage.validate({ lineCode: code, userId: 2, message: "ok \uD83D\uDE00" })
+      )
+      assert.isTrue(Either.isRight(fine))
+    })
+  )
 })
 
 describe("BBCode", () => {

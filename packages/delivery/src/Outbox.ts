@@ -143,7 +143,7 @@ export interface OutboxOptions {
 export const defaultOptions: OutboxOptions = {
   sweepIntervalMs: 1_000,
   startConcurrency: 64,
-  stallMs: 120_000,
+  stallMs: 30_000,
   // The portal holder's whole pipeline: `concurrency` (4) `batch` calls of `maxBatch` (50) each, so that
   // the next calls are full while the messages of the last ones come to rest and make room.
   admittedPerPortal: 200,

@@ -70,6 +70,8 @@ export declare namespace Admission {
     ) => Effect.Effect<ReadonlyArray<AdmissionKey>, OutboxStorageError>
     /** Gives an entry's place back (or drops its waiting row): its workflow rests or is gone. */
     readonly release: (keys: ReadonlyArray<AdmissionKey>) => Effect.Effect<void, OutboxStorageError>
+    /** Puts admitted entries back to waiting (their workflow could not be started): the next dispatch retries. */
+    readonly requeue: (keys: ReadonlyArray<AdmissionKey>) => Effect.Effect<void, OutboxStorageError>
     /** Drops every row of these entries (purged). */
     readonly forget: (entryIds: ReadonlyArray<string>) => Effect.Effect<void, OutboxStorageError>
     /** Admitted entries not looked at since `before`, oldest first: the stall sweep's work. */
@@ -192,6 +194,15 @@ export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClien
             Effect.zipRight(Queue.offer(signal, undefined)),
             Effect.asVoid,
             Effect.mapError(storageError("release"))
+          ),
+
+    requeue: (list) =>
+      list.length === 0
+        ? Effect.void
+        : sql`UPDATE linecast_admission SET admitted_at = NULL WHERE ${keys(list)}`.pipe(
+            Effect.zipRight(Queue.offer(signal, undefined)),
+            Effect.asVoid,
+            Effect.mapError(storageError("requeue"))
           ),
 
     forget: (entryIds) =>

@@ -37,12 +37,16 @@ export const run = (options: DispatcherOptions) =>
     const engine = yield* WorkflowEngine.WorkflowEngine
     const withEngine = Effect.provideService(WorkflowEngine.WorkflowEngine, engine)
 
-    // A start that fails stays admitted: the stall sweep starts it again.
+    // A start that fails goes back to waiting, for the next dispatch; if even that cannot be written, the stall
+    // sweep starts it again.
     const execute = (key: AdmissionKey) =>
       DeliveryWorkflow.execute(key, { discard: true }).pipe(
         withEngine,
         Effect.catchAllCause((cause) =>
-          Effect.logWarning("delivery workflow not started; the stall sweep retries", cause)
+          Effect.zipRight(
+            Effect.logWarning("delivery workflow not started; it is tried again", cause),
+            Effect.ignoreLogged(admission.requeue([key]))
+          )
         )
       )
 

@@ -144,9 +144,10 @@ export const defaultOptions: OutboxOptions = {
   sweepIntervalMs: 1_000,
   startConcurrency: 64,
   stallMs: 30_000,
-  // The portal holder's whole pipeline: `concurrency` (4) `batch` calls of `maxBatch` (50) each, so that
-  // the next calls are full while the messages of the last ones come to rest and make room.
-  admittedPerPortal: 200,
+  // Two full `batch` calls: a running workflow costs the engine about 200 KB while it waits, and the
+  // memory a process once took is not all given back. More keeps the portal's next calls fuller (see
+  // packages/bench/results.md, d2) at that price.
+  admittedPerPortal: 100,
   admittedTotal: 2_000
 }
 

@@ -75,5 +75,8 @@ export const layer = RecipientEntity.toLayer(
       Release: ({ payload }) => ledger.release(recipient, payload.entryId),
       LastSent: () => ledger.lastSent(recipient)
     })
-  })
+  }),
+  // Needed for a step's few requests only (the window is in the ledger): put away soon after, so that a
+  // backlog to many recipients does not keep thousands of idle entities in memory.
+  { maxIdleTime: "5 seconds" }
 )

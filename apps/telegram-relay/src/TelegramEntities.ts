@@ -101,7 +101,8 @@ const renderNode = (text: string, node: Node, options: ConversionOptions): BBCod
       return userId === undefined ? inner : BBCode.mention(userId, plain)
     }
     case "text_mention": {
-      const username = node.entity.user.username?.toLowerCase()
+      const named = node.entity.user?.username
+      const username = typeof named === "string" ? named.toLowerCase() : undefined
       const userId = username === undefined ? undefined : options.mentions?.[username]
       return userId === undefined ? inner : BBCode.mention(userId, inner)
     }

@@ -203,8 +203,11 @@ export const runRelay = (
       }
       if (request.method === "POST" && onWebhook !== undefined && path === webhookPath) {
         onWebhook(request, response).catch((error: unknown) => {
-          log("error", `webhook update failed: ${describeError(error)}`)
-          if (!response.headersSent) response.writeHead(500)
+          // A body that is not JSON was never an update: 400, which Telegram would not send again. Anything
+          // else failed on our side: 500, so that Telegram sends the update again later.
+          const notJson = error instanceof SyntaxError
+          log(notJson ? "warning" : "error", `webhook update failed: ${describeError(error)}`)
+          if (!response.headersSent) response.writeHead(notJson ? 400 : 500)
           response.end()
         })
         return

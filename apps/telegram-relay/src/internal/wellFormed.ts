@@ -21,10 +21,25 @@ const chatTypes = new Set(["private", "group", "supergroup", "channel"])
 const person = (value: unknown) =>
   isObject(value) && isId(value.id) && (value.id as number) > 0 && value.is_bot === false
 
+/** The fields an entity of each kind brings with it, as Telegram sends them. */
+const entityFields = (entity: Fields) =>
+  entity.type === "text_mention"
+    ? isObject(entity.user) && isId(entity.user.id)
+    : entity.type === "text_link"
+      ? typeof entity.url === "string"
+      : entity.type === "custom_emoji"
+        ? typeof entity.custom_emoji_id === "string"
+        : optional(entity.language, (language) => typeof language === "string")
+
 const entities = (value: unknown) =>
   Array.isArray(value) &&
   value.every(
-    (entity) => isObject(entity) && typeof entity.type === "string" && isCount(entity.offset) && isCount(entity.length)
+    (entity) =>
+      isObject(entity) &&
+      typeof entity.type === "string" &&
+      isCount(entity.offset) &&
+      isCount(entity.length) &&
+      entityFields(entity)
   )
 
 const message = (value: unknown): boolean =>

@@ -18,7 +18,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import type { OutboxEntry } from "@linecast/delivery"
-import { Outbox } from "@linecast/delivery"
+import { DeliveryDatabase, Outbox } from "@linecast/delivery"
 import * as Effect from "effect/Effect"
 import type { Outcome } from "./Outcome.js"
 import { fromEntry, isSettled, reportWords } from "./Outcome.js"
@@ -139,7 +139,8 @@ export const registerAll = (reports: ReadonlyArray<NewReport>): Effect.Effect<vo
         }))
       )} ON CONFLICT (entry_id) DO NOTHING`
     if (unique.length <= registerChunk) return yield* Effect.asVoid(insert(unique))
-    yield* sql.withTransaction(
+    yield* DeliveryDatabase.withTransaction(
+      sql,
       Effect.forEach(
         Array.from({ length: Math.ceil(unique.length / registerChunk) }, (_, index) =>
           unique.slice(index * registerChunk, (index + 1) * registerChunk)

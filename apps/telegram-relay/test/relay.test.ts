@@ -290,6 +290,14 @@ describe("the Telegram relay", () => {
       telegram.control.sendCommand({ user: operator }, "send", "boris second")
       expect(await replyMatching(telegram, operator, /Deferred|Not sent/)).toMatch(/^Deferred until/)
       expect(await owedReports(relay)).toBe(1)
+      // The answer comes from the ledger at once; the entry itself is deferred when its workflow runs.
+      await eventually(
+        async () =>
+          (await relay.run(
+            Effect.flatMap(Outbox.Outbox, (outbox) => outbox.count({ state: "deferred", userId: 2 }))
+          )) === 1,
+        "the second message's entry to be deferred"
+      )
       const purged = await relay.run(
         Effect.flatMap(Outbox.Outbox, (outbox) => outbox.purge({ state: "deferred", userId: 2 }))
       )

@@ -78,3 +78,42 @@ export const config: Config.Config<DatabaseOptions> = Config.all({
  */
 export const layerConfig: Layer.Layer<SqlClient.SqlClient, ConfigError.ConfigError | SqlError.SqlError> =
   Layer.unwrapEffect(Effect.map(config, layer))
+
+/**
+ * `sql.withTransaction`, with a failed `COMMIT` (a full disk) answered as the `SqlError` it is: `@effect/sql`
+ * makes it a defect, and SQLite may keep the transaction open after it, so that every later statement on the
+ * connection would join it and seem to succeed without ever being stored. It is rolled back at once, before
+ * the connection's next user can reach it. Every transaction on delivery's database goes through here,
+ * adapters' own tables included.
+ *
+ * @since 0.1.0
+ * @category transactions
+ */
+export const withTransaction = <A, E, R>(
+  sql: SqlClient.SqlClient,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | SqlError.SqlError, R> =>
+  sql
+    .withTransaction(effect)
+    .pipe(
+      Effect.catchSomeDefect((defect) =>
+        isSqlError(defect)
+          ? Option.some(
+              Effect.zipRight(
+                sql.onDialectOrElse({ sqlite: () => Effect.ignore(sql.unsafe("ROLLBACK")), orElse: () => Effect.void }),
+                Effect.fail(defect)
+              )
+            )
+          : Option.none()
+      )
+    )
+
+/**
+ * Whether a failure or defect is `@effect/sql`'s `SqlError` (by its tag: a second copy of the library would fail
+ * `instanceof`).
+ *
+ * @since 0.1.0
+ * @category transactions
+ */
+export const isSqlError = (error: unknown): error is SqlError.SqlError =>
+  typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "SqlError"

@@ -1,53 +1,38 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
-import type { RunningPortalEmulator } from "@linecast/testkit"
-import { startPortalEmulator } from "@linecast/testkit"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Admission } from "../src/Admission.js"
 import { Outbox } from "../src/Outbox.js"
-import type { Database, DeliveryRuntime } from "./harness.js"
-import { channelsFor, dropDatabases, freshDatabase, startDelivery, waitFor } from "./harness.js"
+import type { Database } from "./harness.js"
+import { channelsFor, deliverySuite, freshDatabase, startDelivery, waitFor } from "./harness.js"
 
-let emulator: RunningPortalEmulator
-let runtime: DeliveryRuntime | undefined
+const suite = deliverySuite()
 
 const backlog = 30
 const perPortal = 5
 const users = Array.from({ length: backlog }, (_, index) => ({ id: index + 1, name: `User ${index + 1}` }))
 
-beforeAll(async () => {
-  emulator = await startPortalEmulator()
-})
-afterAll(async () => {
-  await emulator.close()
-  await dropDatabases()
-})
-afterEach(async () => {
-  await runtime?.dispose()
-  runtime = undefined
-})
-
 for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Database>) {
   describe(`admission control (${kind})`, () => {
     it("runs at most its share of a portal's backlog at once, and a quiet portal is not stuck behind it", async () => {
-      const slow = emulator.control.createPortal({
+      const slow = suite.emulator.control.createPortal({
         users,
         webhooks: [{ userId: 1 }],
         lines: [{}],
         bucket: { limit: 2, drainPerSecond: 4 }
       })
-      const quiet = emulator.control.createPortal({ users, webhooks: [{ userId: 1 }], lines: [{}] })
-      runtime = startDelivery(
-        emulator,
+      const quiet = suite.emulator.control.createPortal({ users, webhooks: [{ userId: 1 }], lines: [{}] })
+      suite.runtime = startDelivery(
+        suite.emulator,
         await freshDatabase(kind),
         // One message a call: the slow portal takes ~4 a second, so its backlog waits a few seconds.
         { outbox: { admittedPerPortal: perPortal, admittedTotal: 50 }, portals: { maxBatch: 1 } },
-        channelsFor(emulator, [
+        channelsFor(suite.emulator, [
           { id: slow.id, bucket: { limit: 2, drainPerSecond: 4 } },
           { id: quiet.id, bucket: { limit: 50, drainPerSecond: 2 } }
         ])
       )
       const enqueue = (portal: string, lineCode: string, userId: number, key: string) =>
-        runtime!.runPromise(
+        suite.runtime!.runPromise(
           Effect.flatMap(Outbox, (outbox) =>
             outbox.enqueue({ lineCode, userId, message: `to ${key}` }, { portal, idempotencyKey: key })
           )
@@ -62,16 +47,16 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       let watching = true
       const watcher = (async () => {
         while (watching) {
-          const counts = await runtime!.runPromise(Effect.flatMap(Admission, (admission) => admission.counts))
+          const counts = await suite.runtime!.runPromise(Effect.flatMap(Admission, (admission) => admission.counts))
           mostAdmitted = Math.max(mostAdmitted, counts.admitted)
           mostWaiting = Math.max(mostWaiting, counts.waiting)
           await new Promise((resolve) => setTimeout(resolve, 20))
         }
       })()
 
-      await waitFor(runtime, other.entry.id, (entry) => entry.state === "sent", 30_000)
-      const slowSentWhenQuietWas = emulator.control.counters(slow.id).accepted
-      for (const { entry } of entries) await waitFor(runtime, entry.id, (found) => found.state === "sent", 60_000)
+      await waitFor(suite.runtime, other.entry.id, (entry) => entry.state === "sent", 30_000)
+      const slowSentWhenQuietWas = suite.emulator.control.counters(slow.id).accepted
+      for (const { entry } of entries) await waitFor(suite.runtime, entry.id, (found) => found.state === "sent", 60_000)
       watching = false
       await watcher
 
@@ -81,10 +66,10 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       expect(mostWaiting).toBeGreaterThan(0)
       expect(mostAdmitted).toBeLessThanOrEqual(perPortal + 1)
       expect(mostAdmitted).toBeGreaterThan(0)
-      expect(emulator.control.counters(slow.id).accepted).toBe(backlog)
-      for (const user of users) expect(emulator.control.inbox(slow.id, user.id)).toHaveLength(1)
+      expect(suite.emulator.control.counters(slow.id).accepted).toBe(backlog)
+      for (const user of users) expect(suite.emulator.control.inbox(slow.id, user.id)).toHaveLength(1)
       await expect
-        .poll(() => runtime!.runPromise(Effect.flatMap(Admission, (admission) => admission.counts)))
+        .poll(() => suite.runtime!.runPromise(Effect.flatMap(Admission, (admission) => admission.counts)))
         .toEqual({ waiting: 0, admitted: 0 })
     })
   })

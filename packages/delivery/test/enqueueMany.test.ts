@@ -1,45 +1,33 @@
 import { SqlClient } from "@effect/sql"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
+import { afterEach, describe, expect, it } from "@effect/vitest"
 import { BitrixError, type NetworkMessage } from "@linecast/core"
-import type { RunningPortalEmulator } from "@linecast/testkit"
-import { startPortalEmulator } from "@linecast/testkit"
 import { Effect, Either, Layer, ManagedRuntime, Metric } from "effect"
 import { Admission } from "../src/Admission.js"
 import * as Delivery from "../src/Delivery.js"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import * as DeliveryMetrics from "../src/DeliveryMetrics.js"
 import { type EnqueueItem, type EnqueueOptions, Outbox } from "../src/Outbox.js"
-import type { Database, DeliveryRuntime } from "./harness.js"
-import { dropDatabases, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
+import type { Database } from "./harness.js"
+import { deliverySuite, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
 
-let emulator: RunningPortalEmulator
-let runtime: DeliveryRuntime | undefined
+const suite = deliverySuite({
+  started: (emulator) => emulator.control.configure("demo", { weeklyWindowSeconds: windowSeconds }),
+  cleanUp: (emulator) => emulator.control.reset()
+})
 let ingest: ManagedRuntime.ManagedRuntime<Outbox | Admission, unknown> | undefined
-
-beforeAll(async () => {
-  emulator = await startPortalEmulator()
-  emulator.control.configure("demo", { weeklyWindowSeconds: windowSeconds })
-})
-afterAll(async () => {
-  await emulator.close()
-  await dropDatabases()
-})
 afterEach(async () => {
-  await runtime?.dispose()
   await ingest?.dispose()
-  runtime = undefined
   ingest = undefined
-  emulator.control.reset()
 })
 
 const item = (userId: number, text: string, options: Partial<EnqueueOptions> & { idempotencyKey: string }) => ({
-  message: { lineCode: emulator.lineCode, userId, message: text } satisfies NetworkMessage.NetworkMessage,
+  message: { lineCode: suite.emulator.lineCode, userId, message: text } satisfies NetworkMessage.NetworkMessage,
   options: { portal: "demo", ...options }
 })
 
 const outbox = <A, E>(
   use: (service: Outbox["Type"]) => Effect.Effect<A, E>,
-  on: ManagedRuntime.ManagedRuntime<Outbox, unknown> = runtime!
+  on: ManagedRuntime.ManagedRuntime<Outbox, unknown> = suite.runtime!
 ) => on.runPromise(Effect.flatMap(Outbox, use))
 
 const enqueueMany = (items: ReadonlyArray<EnqueueItem>) => outbox((service) => service.enqueueMany(items))
@@ -49,13 +37,13 @@ const accepted = <A, E>(result: Either.Either<A, E> | undefined): A => {
   return result.right
 }
 
-const inboxTexts = (userId: number) => emulator.control.inbox("demo", userId).map((received) => received.message)
+const inboxTexts = (userId: number) => suite.emulator.control.inbox("demo", userId).map((received) => received.message)
 const enqueuedCount = async () => (await Effect.runPromise(Metric.value(DeliveryMetrics.enqueued))).count
 
 for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Database>) {
   describe(`enqueueMany on ${kind}`, () => {
     it("stores a batch in order, one entry per key within and across calls, and delivers each once", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       const before = await enqueuedCount()
       const first = await enqueueMany([
         item(2, "first", { idempotencyKey: "m-1" }),
@@ -84,16 +72,17 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
         state: "queued"
       })
 
-      for (const { entry } of [one!, two!, three!]) await waitFor(runtime, entry.id, (found) => found.state === "sent")
+      for (const { entry } of [one!, two!, three!])
+        await waitFor(suite.runtime, entry.id, (found) => found.state === "sent")
       expect(inboxTexts(2)).toEqual(["first"])
       expect(inboxTexts(3)).toEqual(["second"])
       expect(inboxTexts(4)).toEqual(["third"])
     })
 
     it("refuses invalid and reject-policy items one by one, and stores the others", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       const opening = accepted((await enqueueMany([item(6, "opening", { idempotencyKey: "open" })]))[0])
-      await waitFor(runtime, opening.entry.id, (entry) => entry.state === "sent")
+      await waitFor(suite.runtime, opening.entry.id, (entry) => entry.state === "sent")
 
       const results = await enqueueMany([
         item(4, "valid", { idempotencyKey: "v-1" }),
@@ -118,14 +107,14 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       expect(await outbox((service) => service.count({ idempotencyKey: "bad" }))).toBe(0)
       expect(await outbox((service) => service.count({ idempotencyKey: "r-1" }))).toBe(0)
 
-      await waitFor(runtime, accepted(results[0]).entry.id, (entry) => entry.state === "sent")
-      await waitFor(runtime, accepted(results[2]).entry.id, (entry) => entry.state === "sent")
+      await waitFor(suite.runtime, accepted(results[0]).entry.id, (entry) => entry.state === "sent")
+      await waitFor(suite.runtime, accepted(results[2]).entry.id, (entry) => entry.state === "sent")
       expect(inboxTexts(4)).toEqual(["valid"])
       expect(inboxTexts(5)).toEqual(["valid too"])
     })
 
     it("takes more items than one statement holds, keys repeated across statements", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       // Not before a minute from now: stored and waiting, nothing sent during the test.
       const later = Date.now() + 60_000
       const keys = Array.from({ length: 450 }, (_, index) => `k-${index % 300}`)
@@ -138,14 +127,14 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
         true
       )
       expect(await outbox((service) => service.count({ portal: "demo" }))).toBe(300)
-      expect(await runtime.runPromise(Effect.flatMap(Admission, (admission) => admission.counts))).toMatchObject({
+      expect(await suite.runtime.runPromise(Effect.flatMap(Admission, (admission) => admission.counts))).toMatchObject({
         waiting: 300
       })
     })
 
     it("stores nothing when the transaction fails, and the same items go in once it works", async () => {
       const database = await freshDatabase(kind)
-      runtime = startDelivery(emulator, database)
+      suite.runtime = startDelivery(suite.emulator, database)
       // The test's own connection to the same database, for what the outbox does not do.
       const admin = ManagedRuntime.make(DeliveryDatabase.layer(database))
       const onDatabase = <A>(use: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
@@ -169,7 +158,7 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
           })
         )
         const items = [item(2, "a", { idempotencyKey: "t-1" }), item(3, "b", { idempotencyKey: "t-2" })]
-        const failed = await runtime.runPromise(
+        const failed = await suite.runtime.runPromise(
           Effect.flip(Effect.flatMap(Outbox, (service) => service.enqueueMany(items)))
         )
         expect(failed._tag).toBe("OutboxStorageError")
@@ -187,7 +176,7 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
         )
         const stored = (await enqueueMany(items)).map(accepted)
         expect(stored.map((one) => one.created)).toEqual([true, true])
-        for (const { entry } of stored) await waitFor(runtime, entry.id, (found) => found.state === "sent")
+        for (const { entry } of stored) await waitFor(suite.runtime, entry.id, (found) => found.state === "sent")
         expect([...inboxTexts(2), ...inboxTexts(3)]).toEqual(["a", "b"])
       } finally {
         await admin.dispose()
@@ -219,15 +208,15 @@ describe("an ingest-only outbox", () => {
       waiting: 2,
       admitted: 0
     })
-    expect(emulator.control.counters().accepted).toBe(0)
+    expect(suite.emulator.control.counters().accepted).toBe(0)
 
-    runtime = startDelivery(emulator, database)
-    for (const { entry } of first) await waitFor(runtime, entry.id, (found) => found.state === "sent")
+    suite.runtime = startDelivery(suite.emulator, database)
+    for (const { entry } of first) await waitFor(suite.runtime, entry.id, (found) => found.state === "sent")
     // Taken in while the runner runs: it is not woken from here, and finds it on its own.
     const later = accepted(
       (await outbox((service) => service.enqueueMany([item(4, "ingested 3", { idempotencyKey: "i-3" })]), ingest))[0]
     )
-    await waitFor(runtime, later.entry.id, (found) => found.state === "sent")
+    await waitFor(suite.runtime, later.entry.id, (found) => found.state === "sent")
     expect([...inboxTexts(2), ...inboxTexts(3), ...inboxTexts(4)]).toEqual(["ingested 1", "ingested 2", "ingested 3"])
     // The ingesting side reads what the runner did.
     expect((await outbox((service) => service.get(later.entry.id), ingest)).state).toBe("sent")

@@ -5,8 +5,10 @@ import { join } from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { SqlClient } from "@effect/sql"
 import * as PgClient from "@effect/sql-pg/PgClient"
+import { afterAll, afterEach, beforeAll } from "@effect/vitest"
 import { OpenChannel, PortalAuth, RateBudget, RetryPolicy, TokenStore } from "@linecast/core"
 import type { RunningPortalEmulator } from "@linecast/testkit"
+import { startPortalEmulator } from "@linecast/testkit"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
 import type { DeliveryOptions } from "../src/Delivery.js"
 import * as Delivery from "../src/Delivery.js"
@@ -123,4 +125,39 @@ export const waitFor = async (
       throw new Error(`Entry ${id} stuck in ${entry.state}: ${JSON.stringify(entry.lastError)}`)
     await new Promise((resolve) => setTimeout(resolve, 50))
   }
+}
+
+/**
+ * A test file's emulator (one for the file) and the delivery each test starts (`suite.runtime`, disposed after
+ * the test); `started` sets the emulator up once, `cleanUp` runs after each test's delivery is gone; the file's
+ * PostgreSQL schemas are dropped at the end.
+ */
+export const deliverySuite = (
+  options: {
+    readonly started?: (emulator: RunningPortalEmulator) => void
+    readonly cleanUp?: (emulator: RunningPortalEmulator) => void
+  } = {}
+) => {
+  let emulator: RunningPortalEmulator | undefined
+  const suite = {
+    get emulator(): RunningPortalEmulator {
+      if (emulator === undefined) throw new Error("the emulator starts before the file's first test")
+      return emulator
+    },
+    runtime: undefined as DeliveryRuntime | undefined
+  }
+  beforeAll(async () => {
+    emulator = await startPortalEmulator()
+    options.started?.(emulator)
+  })
+  afterAll(async () => {
+    await emulator?.close()
+    await dropDatabases()
+  })
+  afterEach(async () => {
+    await suite.runtime?.dispose()
+    suite.runtime = undefined
+    if (emulator !== undefined) options.cleanUp?.(emulator)
+  })
+  return suite
 }

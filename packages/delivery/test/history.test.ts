@@ -1,67 +1,55 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
-import type { RunningPortalEmulator } from "@linecast/testkit"
-import { startPortalEmulator } from "@linecast/testkit"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { EntryNotFoundError } from "../src/DeliveryError.js"
 import { Outbox } from "../src/Outbox.js"
-import type { Database, DeliveryRuntime } from "./harness.js"
-import { dropDatabases, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
+import type { Database } from "./harness.js"
+import { deliverySuite, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
 
-let emulator: RunningPortalEmulator
-let runtime: DeliveryRuntime | undefined
-
-beforeAll(async () => {
-  emulator = await startPortalEmulator()
-  emulator.control.configure("demo", { weeklyWindowSeconds: windowSeconds })
-})
-afterAll(async () => {
-  await emulator.close()
-  await dropDatabases()
-})
-afterEach(async () => {
-  await runtime?.dispose()
-  runtime = undefined
-  emulator.control.reset()
-  const line = emulator.control.portal("demo").lines.get(emulator.lineCode)
-  if (line !== undefined) line.joined = true
+const suite = deliverySuite({
+  started: (emulator) => emulator.control.configure("demo", { weeklyWindowSeconds: windowSeconds }),
+  cleanUp: (emulator) => {
+    emulator.control.reset()
+    const line = emulator.control.portal("demo").lines.get(emulator.lineCode)
+    if (line !== undefined) line.joined = true
+  }
 })
 
 const outbox = <A, E>(use: (service: Outbox["Type"]) => Effect.Effect<A, E>) =>
-  runtime!.runPromise(Effect.flatMap(Outbox, use))
+  suite.runtime!.runPromise(Effect.flatMap(Outbox, use))
 
 for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Database>) {
   describe(`outbox history on ${kind}`, () => {
     it("records every save, from enqueue to the receipt", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       const { entry } = await outbox((service) =>
         service.enqueue(
-          { lineCode: emulator.lineCode, userId: 2, message: "Deal won" },
+          { lineCode: suite.emulator.lineCode, userId: 2, message: "Deal won" },
           { idempotencyKey: "h-1", portal: "demo" }
         )
       )
-      const sent = await waitFor(runtime, entry.id, (current) => current.state === "sent")
+      const sent = await waitFor(suite.runtime, entry.id, (current) => current.state === "sent")
       const history = await outbox((service) => service.history(entry.id))
       expect(history[0]).toMatchObject({ version: 0, state: "queued", attempts: 0 })
       expect(history.map((record) => record.version)).toEqual(history.map((_, index) => index))
       expect(history.at(-1)).toMatchObject({ version: sent.version, state: "sent", receipt: sent.receipt })
       expect(
-        await outbox((service) => service.lastSentAt({ portal: "demo", lineCode: emulator.lineCode, userId: 2 }))
+        await outbox((service) => service.lastSentAt({ portal: "demo", lineCode: suite.emulator.lineCode, userId: 2 }))
       ).toBe(sent.receipt?.sentAt)
     })
 
     it("keeps the typed error of a dead letter and the replay after it; purge removes the history", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
-      emulator.control.portal("demo").lines.get(emulator.lineCode)!.joined = false
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
+      suite.emulator.control.portal("demo").lines.get(suite.emulator.lineCode)!.joined = false
       const { entry } = await outbox((service) =>
         service.enqueue(
-          { lineCode: emulator.lineCode, userId: 3, message: "Lost line" },
+          { lineCode: suite.emulator.lineCode, userId: 3, message: "Lost line" },
           { idempotencyKey: "h-2", portal: "demo" }
         )
       )
-      await waitFor(runtime, entry.id, (current) => current.state === "dead")
-      emulator.control.portal("demo").lines.get(emulator.lineCode)!.joined = true
+      await waitFor(suite.runtime, entry.id, (current) => current.state === "dead")
+      suite.emulator.control.portal("demo").lines.get(suite.emulator.lineCode)!.joined = true
       await outbox((service) => service.replay(entry.id))
-      await waitFor(runtime, entry.id, (current) => current.state === "sent")
+      await waitFor(suite.runtime, entry.id, (current) => current.state === "sent")
       const history = await outbox((service) => service.history(entry.id))
       const states = history.map((record) => record.state)
       expect(states.indexOf("dead")).toBeGreaterThan(0)
@@ -70,23 +58,25 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       expect(history.find((record) => record.generation === 1)).toBeDefined()
 
       expect(await outbox((service) => service.purge({ ids: [entry.id] }))).toBe(1)
-      const gone = await runtime.runPromise(Effect.flip(Effect.flatMap(Outbox, (service) => service.history(entry.id))))
+      const gone = await suite.runtime.runPromise(
+        Effect.flip(Effect.flatMap(Outbox, (service) => service.history(entry.id)))
+      )
       expect(gone).toBeInstanceOf(EntryNotFoundError)
     })
 
     it("filters by ids, line and user; an empty id list matches nothing", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       const enqueue = (userId: number, key: string) =>
         outbox((service) =>
           service.enqueue(
-            { lineCode: emulator.lineCode, userId, message: key },
+            { lineCode: suite.emulator.lineCode, userId, message: key },
             { idempotencyKey: key, portal: "demo", notBefore: Date.now() + 60_000 }
           )
         )
       const a = await enqueue(4, "f-a")
       await enqueue(5, "f-b")
       expect(await outbox((service) => service.count({ userId: 4 }))).toBe(1)
-      expect(await outbox((service) => service.count({ lineCode: emulator.lineCode }))).toBe(2)
+      expect(await outbox((service) => service.count({ lineCode: suite.emulator.lineCode }))).toBe(2)
       expect(await outbox((service) => service.count({ lineCode: "x".repeat(32) }))).toBe(0)
       expect((await outbox((service) => service.list({ ids: [a.entry.id] }))).map((found) => found.id)).toEqual([
         a.entry.id

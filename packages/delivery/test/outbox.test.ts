@@ -1,8 +1,6 @@
 import { SqlClient } from "@effect/sql"
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
+import { describe, expect, it } from "@effect/vitest"
 import { BitrixError, type NetworkMessage } from "@linecast/core"
-import type { RunningPortalEmulator } from "@linecast/testkit"
-import { startPortalEmulator } from "@linecast/testkit"
 import { Effect, Either, Layer, ManagedRuntime, Metric } from "effect"
 import * as Admission from "../src/Admission.js"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
@@ -11,29 +9,19 @@ import { advance } from "../src/internal/advance.js"
 import { type EnqueueOptions, Outbox } from "../src/Outbox.js"
 import * as OutboxStore from "../src/OutboxStore.js"
 import { PortalSender } from "../src/PortalSender.js"
-import type { Database, DeliveryRuntime } from "./harness.js"
-import { channelsFor, dropDatabases, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
+import type { Database } from "./harness.js"
+import { channelsFor, deliverySuite, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
 
-let emulator: RunningPortalEmulator
-let runtime: DeliveryRuntime | undefined
-
-beforeAll(async () => {
-  emulator = await startPortalEmulator()
-  emulator.control.configure("demo", { weeklyWindowSeconds: windowSeconds })
-})
-afterAll(async () => {
-  await emulator.close()
-  await dropDatabases()
-})
-afterEach(async () => {
-  await runtime?.dispose()
-  runtime = undefined
-  emulator.control.configure("demo", { faults: {} })
-  emulator.control.reset()
+const suite = deliverySuite({
+  started: (emulator) => emulator.control.configure("demo", { weeklyWindowSeconds: windowSeconds }),
+  cleanUp: (emulator) => {
+    emulator.control.configure("demo", { faults: {} })
+    emulator.control.reset()
+  }
 })
 
 const message = (userId: number, text: string): NetworkMessage.NetworkMessage => ({
-  lineCode: emulator.lineCode,
+  lineCode: suite.emulator.lineCode,
   userId,
   message: text
 })
@@ -43,23 +31,23 @@ const enqueue = (
   userId: number,
   options: Partial<EnqueueOptions> & { readonly idempotencyKey: string }
 ) =>
-  runtime!.runPromise(
+  suite.runtime!.runPromise(
     Effect.flatMap(Outbox, (outbox) => outbox.enqueue(message(userId, text), { portal: "demo", ...options }))
   )
 
-const inboxTexts = (userId: number) => emulator.control.inbox("demo", userId).map((received) => received.message)
+const inboxTexts = (userId: number) => suite.emulator.control.inbox("demo", userId).map((received) => received.message)
 
 for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Database>) {
   describe(`delivery on ${kind}`, () => {
     it("sends once per idempotency key", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       const enqueuedBefore = (await Effect.runPromise(Metric.value(DeliveryMetrics.enqueued))).count
       const first = await enqueue("Deal won", 2, { idempotencyKey: "deal-1-won" })
       const again = await enqueue("Deal won (again)", 2, { idempotencyKey: "deal-1-won" })
       expect(first.created).toBe(true)
       expect(again.created).toBe(false)
       expect(again.entry.id).toBe(first.entry.id)
-      const sent = await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
+      const sent = await waitFor(suite.runtime, first.entry.id, (entry) => entry.state === "sent")
       expect(sent.settlement).toBe("sent")
       expect(sent.receipt?.requestId).toBeTruthy()
       expect(inboxTexts(2)).toEqual(["Deal won"])
@@ -67,24 +55,24 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
     })
 
     it("defers a second message to the same recipient until the window opens", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       const first = await enqueue("first", 3, { idempotencyKey: "a" })
-      await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
+      await waitFor(suite.runtime, first.entry.id, (entry) => entry.state === "sent")
       const second = await enqueue("second", 3, { idempotencyKey: "b", policy: "defer" })
-      const deferred = await waitFor(runtime, second.entry.id, (entry) => entry.state !== "queued")
+      const deferred = await waitFor(suite.runtime, second.entry.id, (entry) => entry.state !== "queued")
       expect(deferred.state).toBe("deferred")
       expect(deferred.nextAllowedAt).toBeGreaterThan(Date.now() - 1000)
-      await waitFor(runtime, second.entry.id, (entry) => entry.state === "sent")
-      const [one, two] = emulator.control.inbox("demo", 3)
+      await waitFor(suite.runtime, second.entry.id, (entry) => entry.state === "sent")
+      const [one, two] = suite.emulator.control.inbox("demo", 3)
       expect(two!.receivedAt - one!.receivedAt).toBeGreaterThanOrEqual(windowSeconds * 1000)
-      expect(emulator.control.counters().rejected.USER_MESSAGE_LIMIT ?? 0).toBe(0)
+      expect(suite.emulator.control.counters().rejected.USER_MESSAGE_LIMIT ?? 0).toBe(0)
     })
 
     it("rejects at enqueue with nextAllowedAt when the policy is reject", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       const first = await enqueue("first", 4, { idempotencyKey: "r1" })
-      await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
-      const refused = await runtime.runPromise(
+      await waitFor(suite.runtime, first.entry.id, (entry) => entry.state === "sent")
+      const refused = await suite.runtime.runPromise(
         Effect.flatMap(Outbox, (outbox) =>
           outbox.enqueue(message(4, "second"), { portal: "demo", idempotencyKey: "r2", policy: "reject" })
         ).pipe(Effect.either)
@@ -93,34 +81,34 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       const error = Either.getLeft(refused).pipe((option) => (option._tag === "Some" ? option.value : undefined))
       expect(error).toBeInstanceOf(BitrixError.UserMessageLimitError)
       expect((error as BitrixError.UserMessageLimitError).nextAllowedAt).toBeGreaterThan(Date.now())
-      expect(await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count({ idempotencyKey: "r2" })))).toBe(
-        0
-      )
+      expect(
+        await suite.runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count({ idempotencyKey: "r2" })))
+      ).toBe(0)
     })
 
     it("digests everything pending into one message when the window opens, in order", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       const first = await enqueue("opening", 5, { idempotencyKey: "d0" })
-      await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
+      await waitFor(suite.runtime, first.entry.id, (entry) => entry.state === "sent")
       const ids: Array<string> = []
       for (const [index, text] of ["one", "two", "three"].entries()) {
         ids.push((await enqueue(text, 5, { idempotencyKey: `d${index + 1}`, policy: "digest" })).entry.id)
       }
-      const settled = await Promise.all(ids.map((id) => waitFor(runtime!, id, (entry) => entry.state === "sent")))
+      const settled = await Promise.all(ids.map((id) => waitFor(suite.runtime!, id, (entry) => entry.state === "sent")))
       expect(inboxTexts(5)).toEqual(["opening", "one\n\ntwo\n\nthree"])
       expect(settled.map((entry) => entry.settlement).sort()).toEqual(["merged", "merged", "sent"])
     })
 
     it("replaces: the newest pending message wins", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       const first = await enqueue("opening", 6, { idempotencyKey: "p0" })
-      await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
+      await waitFor(suite.runtime, first.entry.id, (entry) => entry.state === "sent")
       const ids: Array<string> = []
       for (const text of ["old", "older-but-newer", "newest"]) {
         ids.push((await enqueue(text, 6, { idempotencyKey: text, policy: "replace" })).entry.id)
       }
       const settled = await Promise.all(
-        ids.map((id) => waitFor(runtime!, id, (entry) => entry.state === "sent" || entry.state === "dead"))
+        ids.map((id) => waitFor(suite.runtime!, id, (entry) => entry.state === "sent" || entry.state === "dead"))
       )
       expect(inboxTexts(6)).toEqual(["opening", "newest"])
       expect(settled.map((entry) => entry.state)).toEqual(["dead", "dead", "sent"])
@@ -128,36 +116,36 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
     })
 
     it("learns from the portal that someone else wrote first, and sends when the window opens", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       // Another system writes to user 2 first, straight to the portal.
-      const other = await fetch(`${emulator.webhookUrl}imopenlines.network.message.add`, {
+      const other = await fetch(`${suite.emulator.webhookUrl}imopenlines.network.message.add`, {
         method: "POST",
         headers: { "content-type": "application/json" },
-        body: JSON.stringify({ CODE: emulator.lineCode, USER_ID: 2, MESSAGE: "from elsewhere" })
+        body: JSON.stringify({ CODE: suite.emulator.lineCode, USER_ID: 2, MESSAGE: "from elsewhere" })
       })
       expect(((await other.json()) as { result: boolean }).result).toBe(true)
       const ours = await enqueue("ours", 2, { idempotencyKey: "learn", policy: "defer" })
-      const deferred = await waitFor(runtime, ours.entry.id, (entry) => entry.state === "deferred")
+      const deferred = await waitFor(suite.runtime, ours.entry.id, (entry) => entry.state === "deferred")
       expect(deferred.lastError?.code).toBe("USER_MESSAGE_LIMIT")
-      await waitFor(runtime, ours.entry.id, (entry) => entry.state === "sent")
+      await waitFor(suite.runtime, ours.entry.id, (entry) => entry.state === "sent")
       expect(inboxTexts(2)).toEqual(["from elsewhere", "ours"])
     })
 
     it("settles a lost answer without a duplicate: the weekly rule proves the first send landed", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
-      emulator.control.configure("demo", { faults: { lostAnswerRate: 1 } })
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
+      suite.emulator.control.configure("demo", { faults: { lostAnswerRate: 1 } })
       const entry = await enqueue("exactly once", 3, { idempotencyKey: "lost" })
-      await waitFor(runtime, entry.entry.id, (current) => current.state === "ambiguous")
-      emulator.control.configure("demo", { faults: {} })
-      const settled = await waitFor(runtime, entry.entry.id, (current) => current.state === "sent")
+      await waitFor(suite.runtime, entry.entry.id, (current) => current.state === "ambiguous")
+      suite.emulator.control.configure("demo", { faults: {} })
+      const settled = await waitFor(suite.runtime, entry.entry.id, (current) => current.state === "sent")
       expect(settled.settlement).toBe("landed")
       expect(inboxTexts(3)).toEqual(["exactly once"])
     })
 
     it("dead-letters a permanent failure with its reason, and replays it", async () => {
-      runtime = startDelivery(emulator, await freshDatabase(kind))
-      const unjoined = emulator.control.portal().addLine({ joined: false })
-      const entry = await runtime.runPromise(
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
+      const unjoined = suite.emulator.control.portal().addLine({ joined: false })
+      const entry = await suite.runtime.runPromise(
         Effect.flatMap(Outbox, (outbox) =>
           outbox.enqueue(
             { lineCode: unjoined.code, userId: 4, message: "to a line not joined yet" },
@@ -165,14 +153,16 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
           )
         )
       )
-      const dead = await waitFor(runtime, entry.entry.id, (current) => current.state === "dead")
+      const dead = await waitFor(suite.runtime, entry.entry.id, (current) => current.state === "dead")
       expect(dead.lastError).toMatchObject({ code: "NOT_FOUND", errorClass: "permanent" })
-      expect(await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count({ state: "dead" })))).toBe(1)
-      emulator.control.portal().joinLine(unjoined.code)
-      await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.replay(entry.entry.id)))
-      const sent = await waitFor(runtime, entry.entry.id, (current) => current.state === "sent")
+      expect(await suite.runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count({ state: "dead" })))).toBe(
+        1
+      )
+      suite.emulator.control.portal().joinLine(unjoined.code)
+      await suite.runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.replay(entry.entry.id)))
+      const sent = await waitFor(suite.runtime, entry.entry.id, (current) => current.state === "sent")
       expect(sent.generation).toBe(1)
-      const notAgain = await runtime.runPromise(
+      const notAgain = await suite.runtime.runPromise(
         Effect.flatMap(Outbox, (outbox) => outbox.replay(entry.entry.id)).pipe(Effect.either)
       )
       expect(Either.isLeft(notAgain) && notAgain.left._tag).toBe("NotReplayableError")
@@ -182,15 +172,20 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
 
 describe("delivery: bad input and restarts", () => {
   it("keeps reconciling once an attempt may have landed, even after a later attempt is proved never sent", async () => {
-    const portal = emulator.control.createPortal({
+    const portal = suite.emulator.control.createPortal({
       users: [{ id: 1, name: "Omar" }],
       webhooks: [{ userId: 1 }],
       lines: [{}]
     })
-    runtime = startDelivery(emulator, await freshDatabase("sqlite"), {}, channelsFor(emulator, [{ id: portal.id }]))
+    suite.runtime = startDelivery(
+      suite.emulator,
+      await freshDatabase("sqlite"),
+      {},
+      channelsFor(suite.emulator, [{ id: portal.id }])
+    )
     const landed = { lineCode: portal.lineCodes[0]!, userId: 1, message: "landed once" }
     const now = Date.now()
-    const outcome = await runtime.runPromise(
+    const outcome = await suite.runtime.runPromise(
       Effect.gen(function* () {
         // Attempt 1 went out and its answer was lost; a reconciling step then saved attempt 2, which never left.
         yield* Effect.flatMap(PortalSender, (sender) => sender.send(portal.id, "uncertain/0/1", landed))
@@ -213,28 +208,28 @@ describe("delivery: bad input and restarts", () => {
       })
     )
     expect(outcome).toEqual({ _tag: "Done" })
-    const entry = await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.get("uncertain")))
+    const entry = await suite.runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.get("uncertain")))
     // The portal's USER_MESSAGE_LIMIT to attempt 3 proves attempt 1 landed: sent, never deferred for a resend.
     expect([entry.state, entry.settlement]).toEqual(["sent", "landed"])
-    expect(emulator.control.inbox(portal.id, 1).map((received) => received.message)).toEqual(["landed once"])
+    expect(suite.emulator.control.inbox(portal.id, 1).map((received) => received.message)).toEqual(["landed once"])
   })
 
   it("leaves an ambiguous entry of a partner (NFR) portal to the operator, whatever step finds it", async () => {
-    const partner = emulator.control.createPortal({
+    const partner = suite.emulator.control.createPortal({
       users: [{ id: 1, name: "Nora" }],
       webhooks: [{ userId: 1 }],
       lines: [{}],
       nfr: true
     })
-    runtime = startDelivery(
-      emulator,
+    suite.runtime = startDelivery(
+      suite.emulator,
       await freshDatabase("sqlite"),
       { ledger: { exemptPortals: [partner.id] } },
-      channelsFor(emulator, [{ id: partner.id }])
+      channelsFor(suite.emulator, [{ id: partner.id }])
     )
     const now = Date.now()
-    const inbox = () => emulator.control.inbox(partner.id, 1).map((received) => received.message)
-    const stray = await runtime.runPromise(
+    const inbox = () => suite.emulator.control.inbox(partner.id, 1).map((received) => received.message)
+    const stray = await suite.runtime.runPromise(
       Effect.gen(function* () {
         const store = yield* OutboxStore.OutboxStore
         yield* store.insert({
@@ -256,11 +251,11 @@ describe("delivery: bad input and restarts", () => {
     )
     expect(stray).toEqual({ _tag: "Done" })
     expect(inbox()).toEqual([])
-    const entry = await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.get("cut-off")))
+    const entry = await suite.runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.get("cut-off")))
     expect(entry.state).toBe("ambiguous")
     // The operator's replay does send it.
-    await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.replay("cut-off")))
-    await waitFor(runtime, "cut-off", (found) => found.state === "sent")
+    await suite.runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.replay("cut-off")))
+    await waitFor(suite.runtime, "cut-off", (found) => found.state === "sent")
     expect(inbox()).toEqual(["may have landed"])
   })
 
@@ -274,8 +269,8 @@ describe("delivery: bad input and restarts", () => {
       )
     )
     await older.dispose()
-    runtime = startDelivery(emulator, database)
-    const failure = await runtime.runPromise(Effect.void).then(
+    suite.runtime = startDelivery(suite.emulator, database)
+    const failure = await suite.runtime.runPromise(Effect.void).then(
       () => undefined,
       (error: unknown) => error
     )
@@ -284,14 +279,14 @@ describe("delivery: bad input and restarts", () => {
   })
 
   it("refuses an invalid message at enqueue with core's typed error and stores nothing", async () => {
-    runtime = startDelivery(emulator, await freshDatabase("sqlite"))
-    const refused = await runtime.runPromise(
+    suite.runtime = startDelivery(suite.emulator, await freshDatabase("sqlite"))
+    const refused = await suite.runtime.runPromise(
       Effect.flatMap(Outbox, (outbox) =>
         outbox.enqueue({ lineCode: "short", userId: 2, message: "x" }, { portal: "demo", idempotencyKey: "bad" })
       ).pipe(Effect.either)
     )
     expect(Either.isLeft(refused) && refused.left._tag).toBe("LineCodeError")
-    expect(await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count()))).toBe(0)
+    expect(await suite.runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count()))).toBe(0)
   })
 
   it("starts an admitted entry whose workflow never started (a crash between the two) with the stall sweep", async () => {
@@ -325,25 +320,25 @@ describe("delivery: bad input and restarts", () => {
       })
     )
     await storage.dispose()
-    runtime = startDelivery(emulator, database, { outbox: { stallMs: 300, sweepIntervalMs: 200 } })
-    await waitFor(runtime, "stored-only", (entry) => entry.state === "sent")
+    suite.runtime = startDelivery(suite.emulator, database, { outbox: { stallMs: 300, sweepIntervalMs: 200 } })
+    await waitFor(suite.runtime, "stored-only", (entry) => entry.state === "sent")
     expect(inboxTexts(6)).toEqual(["stored, never started"])
     // At rest, the entry gave its place back.
     await expect
-      .poll(() => runtime!.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts)))
+      .poll(() => suite.runtime!.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts)))
       .toEqual({ waiting: 0, admitted: 0 })
   })
 
   it("picks deferred work up again after a restart", async () => {
     const database = await freshDatabase("sqlite")
-    runtime = startDelivery(emulator, database)
+    suite.runtime = startDelivery(suite.emulator, database)
     const first = await enqueue("before restart", 5, { idempotencyKey: "s1" })
-    await waitFor(runtime, first.entry.id, (entry) => entry.state === "sent")
+    await waitFor(suite.runtime, first.entry.id, (entry) => entry.state === "sent")
     const second = await enqueue("after restart", 5, { idempotencyKey: "s2" })
-    await waitFor(runtime, second.entry.id, (entry) => entry.state === "deferred")
-    await runtime.dispose()
-    runtime = startDelivery(emulator, database)
-    await waitFor(runtime, second.entry.id, (entry) => entry.state === "sent")
+    await waitFor(suite.runtime, second.entry.id, (entry) => entry.state === "deferred")
+    await suite.runtime.dispose()
+    suite.runtime = startDelivery(suite.emulator, database)
+    await waitFor(suite.runtime, second.entry.id, (entry) => entry.state === "sent")
     expect(inboxTexts(5)).toEqual(["before restart", "after restart"])
   })
 })

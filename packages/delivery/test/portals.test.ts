@@ -1,38 +1,22 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
-import type { RunningPortalEmulator } from "@linecast/testkit"
-import { startPortalEmulator } from "@linecast/testkit"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { Outbox } from "../src/Outbox.js"
 import type { OutboxEntry } from "../src/OutboxEntry.js"
 import { PortalSender } from "../src/PortalSender.js"
-import type { DeliveryRuntime } from "./harness.js"
-import { channelsFor, dropDatabases, freshDatabase, startDelivery, waitFor } from "./harness.js"
+import { channelsFor, deliverySuite, freshDatabase, startDelivery, waitFor } from "./harness.js"
 
-let emulator: RunningPortalEmulator
-let runtime: DeliveryRuntime | undefined
+const suite = deliverySuite()
 
 const users = Array.from({ length: 120 }, (_, index) => ({ id: index + 1, name: `User ${index + 1}` }))
 
-beforeAll(async () => {
-  emulator = await startPortalEmulator()
-})
-afterAll(async () => {
-  await emulator.close()
-  await dropDatabases()
-})
-afterEach(async () => {
-  await runtime?.dispose()
-  runtime = undefined
-})
-
 const enqueueAll = (portal: string, count: number, prefix: string) =>
-  runtime!.runPromise(
+  suite.runtime!.runPromise(
     Effect.flatMap(Outbox, (outbox) =>
       Effect.forEach(
         Array.from({ length: count }, (_, index) => index + 1),
         (userId) =>
           outbox.enqueue(
-            { lineCode: emulator.control.info(portal).lineCodes[0]!, userId, message: `${prefix} ${userId}` },
+            { lineCode: suite.emulator.control.info(portal).lineCodes[0]!, userId, message: `${prefix} ${userId}` },
             { portal, idempotencyKey: `${prefix}-${userId}` }
           ),
         { concurrency: 16 }
@@ -41,62 +25,64 @@ const enqueueAll = (portal: string, count: number, prefix: string) =>
   )
 
 const waitAll = (entries: ReadonlyArray<{ readonly entry: OutboxEntry }>, timeoutMs = 60_000) =>
-  Promise.all(entries.map(({ entry }) => waitFor(runtime!, entry.id, (found) => found.state === "sent", timeoutMs)))
+  Promise.all(
+    entries.map(({ entry }) => waitFor(suite.runtime!, entry.id, (found) => found.state === "sent", timeoutMs))
+  )
 
 describe("the portal entity", () => {
   it("packs what the bucket makes wait into batch calls, and never overruns the bucket", async () => {
-    emulator.control.createPortal({
+    suite.emulator.control.createPortal({
       id: "bulk",
       users,
       webhooks: [{ userId: 1 }],
       lines: [{}],
       bucket: { limit: 10, drainPerSecond: 5 }
     })
-    runtime = startDelivery(
-      emulator,
+    suite.runtime = startDelivery(
+      suite.emulator,
       await freshDatabase("sqlite"),
       {},
       // The emulator shares this busy process: a stall bunches up its arrivals whatever the sender did, so
       // core keeps more than its usual 250 ms of headroom here (what is tested is the packing).
-      channelsFor(emulator, [{ id: "bulk", bucket: { limit: 10, drainPerSecond: 5, headroom: 4 } }])
+      channelsFor(suite.emulator, [{ id: "bulk", bucket: { limit: 10, drainPerSecond: 5, headroom: 4 } }])
     )
     const entries = await enqueueAll("bulk", users.length, "Bulk")
     await waitAll(entries)
-    const counters = emulator.control.counters("bulk")
+    const counters = suite.emulator.control.counters("bulk")
     expect(counters.accepted).toBe(users.length)
     expect(counters.rejected.QUERY_LIMIT_EXCEEDED ?? 0).toBe(0)
     expect(counters.calls.batch ?? 0).toBeGreaterThan(0)
     // 120 messages in far fewer calls than messages.
     expect(counters.requests).toBeLessThan(users.length / 3)
-    for (const user of users) expect(emulator.control.inbox("bulk", user.id)).toHaveLength(1)
+    for (const user of users) expect(suite.emulator.control.inbox("bulk", user.id)).toHaveLength(1)
   })
 
   it("opens its circuit breaker on a failing portal, refuses without calling it, and closes when it recovers", async () => {
-    emulator.control.createPortal({
+    suite.emulator.control.createPortal({
       id: "flaky",
       users: users.slice(0, 8),
       webhooks: [{ userId: 1 }],
       lines: [{}],
       faults: { serverErrorRate: 1 }
     })
-    runtime = startDelivery(
-      emulator,
+    suite.runtime = startDelivery(
+      suite.emulator,
       await freshDatabase("sqlite"),
       {
         portals: { breaker: { failureThreshold: 3, openMs: 300, maxOpenMs: 600 }, maxBatch: 1 },
         retries: { retryDelaysMs: Array.from({ length: 40 }, () => 100), reconcileAttempts: 40 }
       },
-      channelsFor(emulator, [{ id: "flaky" }])
+      channelsFor(suite.emulator, [{ id: "flaky" }])
     )
     const entries = await enqueueAll("flaky", 8, "Flaky")
-    const status = () => runtime!.runPromise(Effect.flatMap(PortalSender, (sender) => sender.status("flaky")))
+    const status = () => suite.runtime!.runPromise(Effect.flatMap(PortalSender, (sender) => sender.status("flaky")))
     const deadline = Date.now() + 20_000
     while ((await status()).breaker === "closed") {
       if (Date.now() > deadline) throw new Error("the breaker never opened")
       await new Promise((resolve) => setTimeout(resolve, 50))
     }
     // Refused by the breaker, not by the portal: nothing was sent.
-    const refused = await runtime.runPromise(
+    const refused = await suite.runtime.runPromise(
       Effect.flatMap(Outbox, (outbox) =>
         Effect.repeat(outbox.list({ portal: "flaky" }), {
           until: (found) => found.some((entry) => entry.lastError?.code === "PORTAL_UNAVAILABLE"),
@@ -106,28 +92,28 @@ describe("the portal entity", () => {
     )
     expect(refused.some((entry) => entry.lastError?.code === "PORTAL_UNAVAILABLE")).toBe(true)
 
-    emulator.control.configure("flaky", { faults: {} })
+    suite.emulator.control.configure("flaky", { faults: {} })
     await waitAll(entries)
     expect((await status()).breaker).toBe("closed")
-    for (const user of users.slice(0, 8)) expect(emulator.control.inbox("flaky", user.id)).toHaveLength(1)
+    for (const user of users.slice(0, 8)) expect(suite.emulator.control.inbox("flaky", user.id)).toHaveLength(1)
   })
 
   it("sends an attempt that reaches the holder twice once, and answers both copies", async () => {
-    const portal = emulator.control.createPortal({
+    const portal = suite.emulator.control.createPortal({
       users,
       webhooks: [{ userId: 1 }],
       lines: [{}],
       bucket: { limit: 2, drainPerSecond: 1 }
     })
-    runtime = startDelivery(
-      emulator,
+    suite.runtime = startDelivery(
+      suite.emulator,
       await freshDatabase("sqlite"),
       {},
-      channelsFor(emulator, [{ id: portal.id, bucket: { limit: 2, drainPerSecond: 1 } }])
+      channelsFor(suite.emulator, [{ id: portal.id, bucket: { limit: 2, drainPerSecond: 1 } }])
     )
     const message = { lineCode: portal.lineCodes[0]!, userId: 7, message: "only once" }
     // Two busy calls first, so that the copies wait in the holder's queue and are packed together.
-    const answers = await runtime.runPromise(
+    const answers = await suite.runtime.runPromise(
       Effect.flatMap(PortalSender, (sender) =>
         Effect.all(
           [
@@ -141,22 +127,22 @@ describe("the portal entity", () => {
       )
     )
     expect(answers[2]!.requestId).toBe(answers[3]!.requestId)
-    expect(emulator.control.inbox(portal.id, 7).map((entry) => entry.message)).toEqual(["only once"])
+    expect(suite.emulator.control.inbox(portal.id, 7).map((entry) => entry.message)).toEqual(["only once"])
   })
 
   it("answers for a portal nobody configured with a permanent error", async () => {
-    runtime = startDelivery(emulator, await freshDatabase("sqlite"), {}, channelsFor(emulator, []))
-    const { entry } = await runtime.runPromise(
+    suite.runtime = startDelivery(suite.emulator, await freshDatabase("sqlite"), {}, channelsFor(suite.emulator, []))
+    const { entry } = await suite.runtime.runPromise(
       Effect.flatMap(Outbox, (outbox) =>
         outbox.enqueue(
-          { lineCode: emulator.lineCode, userId: 2, message: "Nowhere" },
+          { lineCode: suite.emulator.lineCode, userId: 2, message: "Nowhere" },
           { portal: "nowhere", idempotencyKey: "nowhere-1" }
         )
       )
     )
-    const dead = await waitFor(runtime, entry.id, (found) => found.state === "dead")
+    const dead = await waitFor(suite.runtime, entry.id, (found) => found.state === "dead")
     expect(dead.lastError?.tag).toBe("UnknownPortalError")
-    const status = await runtime.runPromise(Effect.flatMap(PortalSender, (sender) => sender.status("nowhere")))
+    const status = await suite.runtime.runPromise(Effect.flatMap(PortalSender, (sender) => sender.status("nowhere")))
     expect(status.known).toBe(false)
   })
 })

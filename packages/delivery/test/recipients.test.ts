@@ -1,27 +1,11 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "@effect/vitest"
-import type { RunningPortalEmulator } from "@linecast/testkit"
-import { startPortalEmulator } from "@linecast/testkit"
+import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { entityId } from "../src/RecipientEntity.js"
 import { RecipientLedger } from "../src/RecipientLedger.js"
 import { WeeklyLedger } from "../src/WeeklyLedger.js"
-import type { DeliveryRuntime } from "./harness.js"
-import { dropDatabases, freshDatabase, startDelivery, windowSeconds } from "./harness.js"
+import { deliverySuite, freshDatabase, startDelivery, windowSeconds } from "./harness.js"
 
-let emulator: RunningPortalEmulator
-let runtime: DeliveryRuntime | undefined
-
-beforeAll(async () => {
-  emulator = await startPortalEmulator()
-})
-afterAll(async () => {
-  await emulator.close()
-  await dropDatabases()
-})
-afterEach(async () => {
-  await runtime?.dispose()
-  runtime = undefined
-})
+const suite = deliverySuite()
 
 describe("the recipient entity", () => {
   it("keys each recipient apart, even when its parts hold the separator", () => {
@@ -31,10 +15,10 @@ describe("the recipient entity", () => {
   })
 
   it("holds a recipient's window: one claim at a time, closed by a send, kept in the ledger", async () => {
-    runtime = startDelivery(emulator, await freshDatabase("postgres"))
+    suite.runtime = startDelivery(suite.emulator, await freshDatabase("postgres"))
     const recipient = { portal: "a/b", lineCode: "line", userId: 42 }
     const now = Date.now()
-    const outcome = await runtime.runPromise(
+    const outcome = await suite.runtime.runPromise(
       Effect.gen(function* () {
         const recipients = yield* RecipientLedger
         const ledger = yield* WeeklyLedger

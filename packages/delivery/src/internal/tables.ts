@@ -6,7 +6,7 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
-import * as Option from "effect/Option"
+import { isSqlError, withTransaction } from "../DeliveryDatabase.js"
 import { OutboxStorageError } from "../DeliveryError.js"
 
 export const storageError =
@@ -17,33 +17,15 @@ export const storageError =
       message: error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message
     })
 
-/**
- * `sql.withTransaction`, with a failed `COMMIT` (a full disk) answered as the `OutboxStorageError` it is:
- * `@effect/sql` makes it a defect, and SQLite may keep the transaction open after it, so that every later
- * statement would join it and seem to succeed without ever being stored. It is rolled back at once, before
- * the connection's next user can reach it.
- */
+/** A transaction (see `DeliveryDatabase.withTransaction`) whose database failures are `OutboxStorageError`s. */
 export const transaction = <A, E, R>(
   sql: SqlClient.SqlClient,
   operation: string,
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R> =>
-  sql.withTransaction(effect).pipe(
-    Effect.catchIf(isSqlError, (error) => Effect.fail(storageError(operation)(error))),
-    Effect.catchSomeDefect((defect) =>
-      isSqlError(defect)
-        ? Option.some(
-            Effect.zipRight(
-              sql.onDialectOrElse({ sqlite: () => Effect.ignore(sql.unsafe("ROLLBACK")), orElse: () => Effect.void }),
-              Effect.fail(storageError(operation)(defect))
-            )
-          )
-        : Option.none()
-    )
+  withTransaction(sql, effect).pipe(
+    Effect.catchIf(isSqlError, (error) => Effect.fail(storageError(operation)(error)))
   ) as Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R>
-
-const isSqlError = (error: unknown): error is SqlError =>
-  typeof error === "object" && error !== null && (error as { readonly _tag?: unknown })._tag === "SqlError"
 
 /**
  * Runs `statements` (`CREATE ... IF NOT EXISTS`) in one transaction. PostgreSQL's `CREATE ... IF NOT EXISTS`
@@ -54,7 +36,9 @@ export const createTables = (
   statements: ReadonlyArray<string>
 ): Effect.Effect<void, OutboxStorageError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
-    sql.withTransaction(
+    transaction(
+      sql,
+      "migrate",
       Effect.gen(function* () {
         yield* sql.onDialectOrElse({
           pg: () => sql`SELECT pg_advisory_xact_lock(${lock})`,
@@ -64,7 +48,6 @@ export const createTables = (
       })
     )
   ).pipe(
-    Effect.mapError(storageError("migrate")),
     // A failure here (an index on a missing column) is most often a table made by another version: say so.
     Effect.catchAll((error) => Effect.zipRight(verifyAll(statements), Effect.fail(error))),
     Effect.zipRight(verifyAll(statements))

@@ -87,6 +87,8 @@ export const layer = (options: DeliveryOptions = {}) => {
  */
 export interface IngestOptions {
   readonly ledger?: Partial<LedgerOptions> | undefined
+  /** Tells the runner that new work was stored (see `DeliveryWorker`); without it, the runner finds it by its sweep. */
+  readonly wake?: Effect.Effect<void> | undefined
 }
 
 /**
@@ -98,15 +100,21 @@ export interface IngestOptions {
  * @since 0.1.0
  * @category layers
  */
-export const layerIngest = (options: IngestOptions = {}) =>
-  Outbox.layerIngest.pipe(
+export const layerIngest = (options: IngestOptions = {}) => {
+  const wake = options.wake
+  const admission =
+    wake === undefined
+      ? Admission.layer
+      : Layer.effect(
+          Admission.Admission,
+          Effect.map(Admission.make, (own) => ({ ...own, wake: Effect.zipRight(own.wake, wake) }))
+        )
+  return Outbox.layerIngest.pipe(
     Layer.provideMerge(
-      WeeklyLedger.layer(options.ledger).pipe(
-        Layer.provideMerge(OutboxStore.layer),
-        Layer.provideMerge(Admission.layer)
-      )
+      WeeklyLedger.layer(options.ledger).pipe(Layer.provideMerge(OutboxStore.layer), Layer.provideMerge(admission))
     )
   )
+}
 
 /**
  * Runners that start together race to create the engine's tables in PostgreSQL (`CREATE TABLE IF NOT

@@ -1,0 +1,183 @@
+/**
+ * Delivery's runner in a worker thread of this process, and the outbox in this thread: an adapter
+ * (the Telegram relay, the CRM listener) takes its input in and answers at once, while the engine's
+ * work (about 10 ms of CPU for each message it delivers, see packages/bench/results.md) runs on
+ * another core instead of between the adapter's requests.
+ *
+ * This thread stores entries and their places in admission (`Delivery.layerIngest`) and wakes the
+ * worker's dispatcher; the worker runs the whole `Delivery.layer` on the same database. The worker
+ * is built from plain data (a worker thread shares no objects), so its portals are given as webhook
+ * portals or read from the environment, as `OpenChannel.layerConfig` reads them. A worker that dies
+ * is started again; closing the layer stops it gracefully (in-flight work finishes or is handed back).
+ *
+ * @since 0.1.0
+ */
+import { createRequire } from "node:module"
+import { extname } from "node:path"
+import { fileURLToPath, pathToFileURL } from "node:url"
+import { Worker } from "node:worker_threads"
+import type * as SqlClient from "@effect/sql/SqlClient"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type { DeliveryOptions } from "./Delivery.js"
+import * as Delivery from "./Delivery.js"
+import type { DatabaseOptions } from "./DeliveryDatabase.js"
+import type { OutboxStorageError } from "./DeliveryError.js"
+import type { WorkerData, WorkerEvent } from "./internal/workerProtocol.js"
+import type * as Outbox from "./Outbox.js"
+import type { WebhookPortal } from "./PortalChannels.js"
+
+/**
+ * Where the worker's portals come from: webhook portals (their URLs are handed to the worker thread,
+ * never further), or the environment (`LINECAST_WEBHOOK_URL` or the OAuth settings, one portal named
+ * `portal`, its OAuth tokens kept in the database by `SqlTokenStore`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WorkerPortals =
+  | { readonly _tag: "Webhooks"; readonly portals: ReadonlyArray<Omit<WebhookPortal, "retry">> }
+  | { readonly _tag: "Environment"; readonly portal: string }
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface WorkerOptions {
+  readonly database: DatabaseOptions
+  readonly portals: WorkerPortals
+  /** Plain data only: durations as numbers or strings such as `"1 second"`. */
+  readonly delivery?: Omit<DeliveryOptions, "runner"> | undefined
+  /** How long a graceful stop may take before the worker is ended. */
+  readonly stopTimeoutMs?: number | undefined
+}
+
+/**
+ * The worker could not start (its database, its portals or the engine failed), or stopped.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DeliveryWorkerError extends Schema.TaggedError<DeliveryWorkerError>()("DeliveryWorkerError", {
+  message: Schema.String
+}) {}
+
+/** The worker's module beside this one: TypeScript when running from source (tests, `tsx`), else JavaScript. */
+const entry = new URL(`./internal/workerMain${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
+
+/** From source, the worker loads its TypeScript through tsx (a development dependency), as the rest of the process does. */
+const spawn = (data: WorkerData): Worker => {
+  if (!entry.pathname.endsWith(".ts")) return new Worker(entry, { workerData: data })
+  const require = createRequire(import.meta.url)
+  const api = pathToFileURL(require.resolve("tsx/esm/api")).href.replace(/\.cjs$/, ".mjs")
+  const code = `import(${JSON.stringify(api)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(entry.href)}))`
+  return new Worker(code, { eval: true, workerData: data, execArgv: ["--conditions=@linecast/source"] })
+}
+
+/** A worker thread shares no objects: secrets travel as plain strings, inside this process only. */
+const dataOf = (options: WorkerOptions): WorkerData => ({
+  database:
+    options.database.kind === "postgres"
+      ? { kind: "postgres", url: Redacted.value(options.database.url) }
+      : { kind: "sqlite", filename: options.database.filename },
+  portals:
+    options.portals._tag === "Environment"
+      ? options.portals
+      : {
+          _tag: "Webhooks",
+          portals: options.portals.portals.map((portal) => ({
+            ...portal,
+            webhookUrl: Redacted.isRedacted(portal.webhookUrl) ? Redacted.value(portal.webhookUrl) : portal.webhookUrl
+          }))
+        },
+  delivery: options.delivery ?? {}
+})
+
+/** Starts a worker and waits until its runner is up; its events after that go to `events`. */
+const startWorker = (data: WorkerData, events: (event: WorkerEvent) => void) =>
+  Effect.async<Worker, DeliveryWorkerError>((resume) => {
+    const worker = spawn(data)
+    let ready = false
+    worker.on("message", (event: WorkerEvent) => {
+      if (ready) return events(event)
+      if (event._tag === "Ready") {
+        ready = true
+        resume(Effect.succeed(worker))
+      } else if (event._tag === "Failed") {
+        resume(Effect.fail(new DeliveryWorkerError({ message: `delivery's worker could not start: ${event.message}` })))
+      }
+    })
+    worker.on("error", (error) => {
+      if (!ready)
+        resume(Effect.fail(new DeliveryWorkerError({ message: `delivery's worker failed: ${error.message}` })))
+    })
+    worker.on("exit", (code) => {
+      if (!ready) resume(Effect.fail(new DeliveryWorkerError({ message: `delivery's worker exited (${code})` })))
+      else events({ _tag: "Exited", code })
+    })
+    return Effect.promise(() => worker.terminate())
+  })
+
+/**
+ * The outbox of this thread, with delivery's runner in a worker thread on the same database.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (
+  options: WorkerOptions
+): Layer.Layer<Outbox.Outbox, DeliveryWorkerError | OutboxStorageError, SqlClient.SqlClient> =>
+  Layer.unwrapScoped(
+    Effect.gen(function* () {
+      const data = dataOf(options)
+      let current: Worker | undefined
+      let stopping = false
+      let restarts = 0
+      const onEvent = (event: WorkerEvent) => {
+        if (event._tag !== "Exited" || stopping) return
+        // The worker died (a defect in the engine, memory): accepted work waits in the database; start it again.
+        const delay = Math.min(30_000, 500 * 2 ** Math.min(restarts++, 6))
+        process.emitWarning(`delivery's worker exited (${event.code}); starting it again in ${delay} ms`)
+        current = undefined
+        setTimeout(() => {
+          if (stopping) return
+          Effect.runPromise(startWorker(data, onEvent)).then(
+            (worker) => {
+              current = worker
+              restarts = 0
+            },
+            (error: unknown) => {
+              process.emitWarning(error instanceof Error ? error.message : String(error))
+              onEvent({ _tag: "Exited", code: -1 })
+            }
+          )
+        }, delay).unref()
+      }
+      current = yield* startWorker(data, onEvent)
+      yield* Effect.addFinalizer(() =>
+        Effect.promise(async () => {
+          stopping = true
+          const worker = current
+          if (worker === undefined) return
+          const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()))
+          worker.postMessage({ _tag: "Stop" })
+          const timeout = setTimeout(() => void worker.terminate(), options.stopTimeoutMs ?? 30_000)
+          await exited
+          clearTimeout(timeout)
+        })
+      )
+      // One wake a turn of the event loop is enough: the dispatcher admits everything that is ready.
+      let waking = false
+      const wake = Effect.sync(() => {
+        if (waking || current === undefined) return
+        waking = true
+        setImmediate(() => {
+          waking = false
+          current?.postMessage({ _tag: "Wake" })
+        })
+      })
+      return Delivery.layerIngest({ ledger: options.delivery?.ledger, wake })
+    })
+  )

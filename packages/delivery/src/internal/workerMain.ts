@@ -1,0 +1,53 @@
+/**
+ * The worker thread of `DeliveryWorker`: the whole of delivery (engine, dispatcher, workflows,
+ * portal and recipient entities) on its own connection to the owner's database. It says `Ready`
+ * once the runner is up, looks for work when told `Wake`, and on `Stop` closes the runner gracefully
+ * and ends the thread.
+ */
+import { parentPort, workerData } from "node:worker_threads"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import { OpenChannel, RateBudget, TokenStore } from "@linecast/core"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Redacted from "effect/Redacted"
+import { Admission } from "../Admission.js"
+import * as Delivery from "../Delivery.js"
+import * as DeliveryDatabase from "../DeliveryDatabase.js"
+import * as PortalChannels from "../PortalChannels.js"
+import * as SqlTokenStore from "../SqlTokenStore.js"
+import type { WorkerCommand, WorkerData, WorkerEvent } from "./workerProtocol.js"
+
+const data = workerData as WorkerData
+const port = parentPort!
+const say = (event: WorkerEvent) => port.postMessage(event)
+
+const database = DeliveryDatabase.layer(
+  data.database.kind === "postgres" ? { kind: "postgres", url: Redacted.make(data.database.url) } : data.database
+)
+const channels =
+  data.portals._tag === "Webhooks"
+    ? PortalChannels.layerWebhooks(data.portals.portals).pipe(
+        Layer.provide(Layer.merge(NodeHttpClient.layerUndici, TokenStore.layerMemory()))
+      )
+    : PortalChannels.layerSingle(data.portals.portal).pipe(
+        Layer.provide(OpenChannel.layerConfig()),
+        // OAuth tokens rotate at every refresh: the owner's thread reads them from the same table.
+        Layer.provide(Layer.mergeAll(NodeHttpClient.layerUndici, RateBudget.layer(), SqlTokenStore.layer()))
+      )
+const runtime = ManagedRuntime.make(
+  Delivery.layer(data.delivery).pipe(Layer.provide(channels), Layer.provideMerge(database))
+)
+
+runtime.runPromise(Effect.void).then(
+  () => say({ _tag: "Ready" }),
+  (error: unknown) => {
+    say({ _tag: "Failed", message: error instanceof Error ? error.message : String(error) })
+    void runtime.dispose().finally(() => process.exit(1))
+  }
+)
+
+port.on("message", (command: WorkerCommand) => {
+  if (command._tag === "Wake") runtime.runFork(Effect.flatMap(Admission, (admission) => admission.wake))
+  else void runtime.dispose().finally(() => process.exit(0))
+})

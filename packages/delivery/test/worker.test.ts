@@ -1,0 +1,117 @@
+import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
+import type { RunningPortalEmulator } from "@linecast/testkit"
+import { startPortalEmulator } from "@linecast/testkit"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
+import * as DeliveryWorker from "../src/DeliveryWorker.js"
+import { Outbox } from "../src/Outbox.js"
+import type { OutboxEntry } from "../src/OutboxEntry.js"
+import { dropDatabases, freshDatabase } from "./harness.js"
+
+let emulator: RunningPortalEmulator
+beforeAll(async () => {
+  emulator = await startPortalEmulator()
+})
+afterAll(async () => {
+  await emulator.close()
+  await dropDatabases()
+})
+
+/** The outbox in this thread, delivery's runner in a worker thread, both on `database`. */
+const start = (database: DeliveryDatabase.DatabaseOptions, portal: string) =>
+  ManagedRuntime.make(
+    DeliveryWorker.layer({
+      database,
+      portals: {
+        _tag: "Webhooks",
+        portals: [{ id: portal, webhookUrl: emulator.control.info(portal).webhookUrls[0]!, timeout: 2_000 }]
+      },
+      delivery: {
+        ledger: { exemptPortals: [portal] },
+        retries: { heldRetryMs: 100, retryDelaysMs: [100, 200, 400], reconcileAttempts: 3 },
+        sharding: {
+          entityMessagePollInterval: "100 millis",
+          entityTerminationTimeout: "1 second",
+          shardLockDisableAdvisory: database.kind === "postgres"
+        }
+      }
+    }).pipe(Layer.provideMerge(DeliveryDatabase.layer(database)))
+  )
+
+const enqueue = (
+  runtime: ManagedRuntime.ManagedRuntime<Outbox, unknown>,
+  portal: string,
+  from: number,
+  count: number
+) =>
+  runtime.runPromise(
+    Effect.flatMap(Outbox, (outbox) =>
+      outbox.enqueueMany(
+        Array.from({ length: count }, (_, index) => ({
+          message: {
+            lineCode: emulator.control.info(portal).lineCodes[0]!,
+            userId: from + index + 1,
+            message: `m${from + index}`
+          },
+          options: { portal, idempotencyKey: `k${from + index}` }
+        }))
+      )
+    )
+  )
+
+const settled = async (runtime: ManagedRuntime.ManagedRuntime<Outbox, unknown>, count: number) => {
+  const deadline = Date.now() + 60_000
+  let entries: ReadonlyArray<OutboxEntry> = []
+  while (Date.now() < deadline) {
+    entries = await runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.list({ state: ["sent"] })))
+    if (entries.length >= count) break
+    await new Promise((resolve) => setTimeout(resolve, 100))
+  }
+  return entries
+}
+
+for (const kind of ["sqlite", "postgres"] as const) {
+  describe(`delivery's runner in a worker thread, on ${kind}`, () => {
+    it("sends what this thread enqueues, each message once, and picks work up again after a stop", async () => {
+      const portal = `worker-${kind}`
+      emulator.control.createPortal({
+        id: portal,
+        nfr: true,
+        users: Array.from({ length: 80 }, (_, index) => ({ id: index + 1, name: `User ${index + 1}` })),
+        webhooks: [{ userId: 1 }],
+        lines: [{}]
+      })
+      const database = await freshDatabase(kind)
+      const first = start(database, portal)
+      await enqueue(first, portal, 0, 40)
+      // Stopped at once: whatever the worker had not sent waits in the database for the next start.
+      await first.dispose()
+      const second = start(database, portal)
+      await enqueue(second, portal, 40, 40)
+      const sent = await settled(second, 80)
+      await second.dispose()
+      expect(sent.length).toBe(80)
+      const texts = emulator.control.inbox(portal).map((message) => message.message)
+      expect(new Set(texts).size).toBe(80)
+      expect(texts.length).toBe(80)
+    })
+  })
+}
+
+describe("delivery's worker, bad settings", () => {
+  it("fails to start with a typed error that names no secret", async () => {
+    const runtime = ManagedRuntime.make(
+      DeliveryWorker.layer({
+        database: { kind: "sqlite", filename: ":memory:" },
+        portals: { _tag: "Webhooks", portals: [{ id: "x", webhookUrl: "not a url/secret-code-123" }] }
+      }).pipe(Layer.provideMerge(DeliveryDatabase.layer({ kind: "sqlite", filename: ":memory:" })))
+    )
+    const error = await runtime.runPromise(Effect.void).then(
+      () => undefined,
+      (failure: unknown) => failure
+    )
+    await runtime.dispose()
+    expect(String(error)).toMatch(/DeliveryWorkerError|could not start/)
+    expect(String(error)).not.toContain("secret-code-123")
+  })
+})

@@ -11,13 +11,13 @@ import { dirname } from "node:path"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type * as SqlError from "@effect/sql/SqlError"
 import * as PgClient from "@effect/sql-pg/PgClient"
-import * as SqliteClient from "@effect/sql-sqlite-node/SqliteClient"
 import * as Config from "effect/Config"
 import type * as ConfigError from "effect/ConfigError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
+import * as SqliteClient from "./internal/sqliteClient.js"
 
 /**
  * @since 0.1.0
@@ -48,7 +48,7 @@ export const layer = (
   return Layer.unwrapEffect(
     Effect.sync(() => {
       if (options.filename !== ":memory:") mkdirSync(dirname(options.filename), { recursive: true })
-      return SqliteClient.layer({ filename: options.filename })
+      return SqliteClient.layer(options.filename)
     })
   )
 }

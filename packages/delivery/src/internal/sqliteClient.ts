@@ -1,0 +1,109 @@
+/**
+ * Delivery's SQLite `SqlClient`: `@effect/sql-sqlite-node`'s, except that transactions begin with
+ * `BEGIN IMMEDIATE`, which matters once two connections share the file (an adapter's thread and
+ * delivery's worker, see `DeliveryWorker`). A plain `BEGIN` takes the write lock only at its first
+ * write, and a transaction that read first then finds the file changed by the other connection
+ * fails at once with "database is locked" (SQLite cannot wait there without risking a deadlock).
+ * Taking the write lock up front makes it wait instead (the driver's busy timeout, 5 s).
+ */
+import * as Reactivity from "@effect/experimental/Reactivity"
+import * as Client from "@effect/sql/SqlClient"
+import type { Connection } from "@effect/sql/SqlConnection"
+import { SqlError } from "@effect/sql/SqlError"
+import * as Statement from "@effect/sql/Statement"
+import Sqlite from "better-sqlite3"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Scope from "effect/Scope"
+
+// biome-ignore lint/suspicious/noExplicitAny: rows are untyped, as `Connection` declares them
+type Rows = ReadonlyArray<any>
+
+/** Statements kept prepared; the least recently used one goes first past this. */
+const cacheSize = 500
+
+const make = (filename: string) =>
+  Effect.gen(function* () {
+    const compiler = Statement.makeCompilerSqlite()
+    const db = yield* Effect.try({
+      try: () => {
+        const opened = new Sqlite(filename)
+        opened.pragma("journal_mode = WAL")
+        return opened
+      },
+      catch: (cause) => new SqlError({ cause, message: "Failed to open the database" })
+    })
+    yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+
+    const statements = new Map<string, Sqlite.Statement>()
+    const prepared = (sql: string): Sqlite.Statement => {
+      const cached = statements.get(sql)
+      if (cached !== undefined) {
+        // Most recently used last: a Map keeps insertion order.
+        statements.delete(sql)
+        statements.set(sql, cached)
+        return cached
+      }
+      const statement = db.prepare(sql)
+      statements.set(sql, statement)
+      if (statements.size > cacheSize) statements.delete(statements.keys().next().value!)
+      return statement
+    }
+
+    // Unprepared statements (the cluster engine's) carry their values in the text: caching them would only evict.
+    const run = (sql: string, params: ReadonlyArray<unknown>, mode: "rows" | "raw" | "values", cache = true) =>
+      Effect.withFiberRuntime<Rows, SqlError>((fiber) => {
+        try {
+          const statement = cache ? prepared(sql) : db.prepare(sql)
+          statement.safeIntegers(Context.get(fiber.currentContext, Client.SafeIntegers))
+          if (!statement.reader) {
+            const result = statement.run(...params)
+            return Effect.succeed(mode === "raw" ? (result as unknown as Rows) : [])
+          }
+          if (mode !== "values") return Effect.succeed(statement.all(...params))
+          try {
+            return Effect.succeed(statement.raw(true).all(...params))
+          } finally {
+            statement.raw(false)
+          }
+        } catch (cause) {
+          return Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
+        }
+      })
+
+    const connection: Connection = {
+      execute: (sql, params, transformRows) =>
+        transformRows ? Effect.map(run(sql, params, "rows"), transformRows) : run(sql, params, "rows"),
+      executeRaw: (sql, params) => run(sql, params, "raw"),
+      executeValues: (sql, params) => run(sql, params, "values"),
+      executeUnprepared: (sql, params, transformRows) =>
+        transformRows
+          ? Effect.map(run(sql, params ?? [], "rows", false), transformRows)
+          : run(sql, params ?? [], "rows", false),
+      executeStream: () => Effect.dieMessage("executeStream not implemented")
+    }
+
+    const semaphore = yield* Effect.makeSemaphore(1)
+    const acquirer = semaphore.withPermits(1)(Effect.succeed(connection))
+    const transactionAcquirer = Effect.uninterruptibleMask((restore) =>
+      Effect.as(
+        Effect.zipRight(
+          restore(semaphore.take(1)),
+          Effect.tap(Effect.scope, (scope) => Scope.addFinalizer(scope, semaphore.release(1)))
+        ),
+        connection
+      )
+    )
+    return yield* Client.make({
+      acquirer,
+      compiler,
+      transactionAcquirer,
+      beginTransaction: "BEGIN IMMEDIATE",
+      spanAttributes: [["db.system.name", "sqlite"]]
+    })
+  })
+
+/** A `SqlClient` on the SQLite file. */
+export const layer = (filename: string): Layer.Layer<Client.SqlClient, SqlError> =>
+  Layer.scoped(Client.SqlClient, make(filename)).pipe(Layer.provide(Reactivity.layer))

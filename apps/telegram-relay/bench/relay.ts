@@ -13,7 +13,8 @@
  * A realistic portal: the portal emulator keeps Bitrix24's bucket (50, draining 2 a second) and
  * core's own bucket stands in front of it; the portal is a Partner (NFR) one, so the weekly rule
  * defers nothing and every message is sent (about 100 a second, with `batch`). Delivery runs in the
- * relay's process, as `startRelay` deploys it, and starts workflows only as the portal has room.
+ * relay's process as `main.ts` deploys it: the outbox in the relay's thread, delivery's runner (the
+ * engine, which starts workflows only as the portal has room) in a worker thread.
  *
  * Two relay figures, each on a fresh database: `relay` (delivery's workflows running beside it),
  * and `relay, workflows held` (delivery admits nothing, `admittedPerPortal: 0`): the relay's own
@@ -25,9 +26,12 @@
  * stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...}}` (the rest goes to
  * stderr); `--quick` is a shorter run (under 30 s). BENCH_UPDATES, BENCH_CHATS change the load.
  */
+
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { autoRetry } from "@grammyjs/auto-retry"
 import { type RunOptions, run, sequentialize } from "@grammyjs/runner"
-import { Delivery, DeliveryDatabase, PortalChannels } from "@linecast/delivery"
+import type { Outbox } from "@linecast/delivery"
+import { Delivery, DeliveryDatabase, DeliveryWorker, PortalChannels } from "@linecast/delivery"
 import { startPortalEmulator, startTelegramEmulator } from "@linecast/testkit"
 import { Layer, Logger, LogLevel, Redacted } from "effect"
 import { Bot } from "grammy"
@@ -143,13 +147,23 @@ const bareRounds = async (label: string, count: number): Promise<Measured> => {
 /** The relay on delivery over a fresh SQLite file; `held`: delivery admits no workflow. */
 const relayRounds = async (label: string, held: boolean): Promise<Measured> => {
   // Entities get a second to finish at the stop (the default 15 s only lengthens the run, not a figure).
-  const delivery = Delivery.layer({
+  const database = { kind: "sqlite", filename: freshSqliteFile() } as const
+  const deliveryOptions: Delivery.DeliveryOptions = {
     ledger: { exemptPortals: ["default"] },
-    sharding: { entityTerminationTimeout: "1 second" },
-    ...(held ? { outbox: { admittedPerPortal: 0 } } : {})
-  }).pipe(
+    sharding: { entityTerminationTimeout: "1 second" }
+  }
+  // Held: delivery in the relay's thread, admitting nothing. Otherwise as `main.ts` deploys it: the
+  // outbox in the relay's thread, delivery's runner in a worker thread.
+  const outbox: Layer.Layer<Outbox.Outbox, unknown, PortalChannels.PortalChannels | SqlClient.SqlClient> = held
+    ? Delivery.layer({ ...deliveryOptions, outbox: { admittedPerPortal: 0 } })
+    : DeliveryWorker.layer({
+        database,
+        portals: { _tag: "Webhooks", portals: [{ id: "default", webhookUrl: portal.webhookUrl, timeout: 2_000 }] },
+        delivery: deliveryOptions
+      })
+  const delivery = outbox.pipe(
     Layer.provideMerge(PortalChannels.layerSingle("default").pipe(Layer.provide(webhookChannel(portal, "real")))),
-    Layer.provideMerge(DeliveryDatabase.layer({ kind: "sqlite", filename: freshSqliteFile() })),
+    Layer.provideMerge(DeliveryDatabase.layer(database)),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
   )
   const relay = await startRelay(

@@ -1,12 +1,13 @@
 /**
- * The relay as a process: settings from the environment, delivery on SQLite (or PostgreSQL), the
- * portal from core's `LINECAST_WEBHOOK_URL` / OAuth settings; SIGTERM and SIGINT stop it cleanly.
+ * The relay as a process: settings from the environment, delivery on SQLite (or PostgreSQL) with
+ * its runner in a worker thread, the portal from core's `LINECAST_WEBHOOK_URL` / OAuth settings;
+ * SIGTERM and SIGINT stop it cleanly.
  *
  * @since 0.1.0
  */
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { OpenChannel, RateBudget, TokenStore } from "@linecast/core"
-import { Delivery, DeliveryDatabase, PortalChannels } from "@linecast/delivery"
+import { OpenChannel, RateBudget } from "@linecast/core"
+import { DeliveryDatabase, DeliveryWorker, PortalChannels, SqlTokenStore } from "@linecast/delivery"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as RelayConfig from "./RelayConfig.js"
@@ -14,12 +15,18 @@ import { startRelay } from "./startRelay.js"
 
 const main = async () => {
   const options = await Effect.runPromise(RelayConfig.config)
-  const clients = Layer.mergeAll(NodeHttpClient.layerUndici, RateBudget.layer(), TokenStore.layerMemory())
+  const database = await Effect.runPromise(DeliveryDatabase.config)
+  // This thread's channel serves `/status`; OAuth tokens live in the database, shared with delivery's worker.
+  const clients = Layer.mergeAll(NodeHttpClient.layerUndici, RateBudget.layer(), SqlTokenStore.layer())
   const channels = PortalChannels.layerSingle(options.portal).pipe(
     Layer.provide(OpenChannel.layerConfig()),
     Layer.provide(clients)
   )
-  const layer = Delivery.layer().pipe(Layer.provideMerge(channels), Layer.provideMerge(DeliveryDatabase.layerConfig))
+  // The relay answers in this thread; delivery's runner (the engine) works in a worker thread.
+  const layer = DeliveryWorker.layer({ database, portals: { _tag: "Environment", portal: options.portal } }).pipe(
+    Layer.provideMerge(channels),
+    Layer.provideMerge(DeliveryDatabase.layer(database))
+  )
   const relay = await startRelay(options, layer)
   process.stdout.write(`${JSON.stringify({ url: relay.url, mode: options.mode })}\n`)
   const stop = () => {

@@ -73,6 +73,11 @@ export declare namespace RateBudget {
     /** The bucket's level now, counting requests granted and not yet drained (for handing a portal over). */
     readonly level: (portal: string) => Effect.Effect<number>
     /**
+     * How long (ms) until `units` more requests fit in the portal's bucket, without taking anything: a
+     * caller packing many messages into one request waits this long first, so what arrives meanwhile rides along.
+     */
+    readonly room: (portal: string, units: number) => Effect.Effect<number>
+    /**
      * Raises the bucket to at least what the portal's previous holder left in it: `level` at `at`
      * (Unix ms), drained since.
      */
@@ -157,6 +162,14 @@ export const make = (options: RateBudgetOptions = {}): Effect.Effect<RateBudget.
         Effect.flatMap(Clock.currentTimeMillis, (now) =>
           Effect.map(SynchronizedRef.get(states), (map) => stateOf(map, portal, now).level)
         ),
+      room: (portal, units) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) =>
+          Effect.map(SynchronizedRef.get(states), (map) => {
+            const state = stateOf(map, portal, now)
+            const over = state.level + units - limit
+            return over > 0 ? (over / drain) * 1000 + (state.updatedAt - now) : 0
+          })
+        ),
       restore: (portal, level, at) =>
         update(portal, (state, now) => ({
           ...state,
@@ -232,5 +245,6 @@ export const layerUnlimited: Layer.Layer<RateBudget> = Layer.succeed(RateBudget,
   observeOperating: () => Effect.void,
   blockOperating: () => Effect.void,
   level: () => Effect.succeed(0),
+  room: () => Effect.succeed(0),
   restore: () => Effect.void
 })

@@ -19,6 +19,7 @@ import { NetworkMessage } from "@linecast/core"
 import * as Chunk from "effect/Chunk"
 import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Metric from "effect/Metric"
@@ -149,7 +150,8 @@ const makeSender = (portal: string, channel: OpenChannel.OpenChannel.Service, op
     const settle = (items: ReadonlyArray<Pending>, outcome: (item: Pending, index: number) => SendOutcome) =>
       Effect.forEach(items, (item, index) => Deferred.succeed(item.answer, outcome(item, index)), { discard: true })
 
-    const call = (items: ReadonlyArray<Pending>) =>
+    /** `paid`: the call is about to take its unit of the bucket (see the packer below). */
+    const call = (items: ReadonlyArray<Pending>, paid: Effect.Effect<void>) =>
       Effect.gen(function* () {
         const admitted = yield* Effect.either(breaker.admit)
         if (Either.isLeft(admitted)) return yield* settle(items, () => failed(recordedErrorOf(admitted.left)))
@@ -182,6 +184,7 @@ const makeSender = (portal: string, channel: OpenChannel.OpenChannel.Service, op
           () => interrupted
         )
         if (fresh.length === 0) return
+        yield* paid
         const outcomes =
           fresh.length === 1
             ? [yield* Effect.either(channel.send(fresh[0]!.message))]
@@ -200,33 +203,48 @@ const makeSender = (portal: string, channel: OpenChannel.OpenChannel.Service, op
         yield* settle(copies, (copy) => answers[fresh.findIndex((item) => item.attemptId === copy.attemptId)]!)
       })
 
-    const worker = Effect.forever(
-      Effect.flatMap(Queue.takeBetween(queue, 1, options.maxBatch), (chunk) => {
-        const items = Chunk.toReadonlyArray(chunk)
-        // Whatever goes wrong, every waiting send gets an answer.
-        return call(items).pipe(
-          Effect.catchAllCause((cause) =>
-            Effect.zipRight(
-              Effect.logError("portal call failed unexpectedly", cause),
-              settle(items, () =>
-                failed({
-                  tag: "PortalDefect",
-                  code: "PORTAL_DEFECT",
-                  errorClass: "ambiguous",
-                  message: "The send failed unexpectedly; it may have executed"
-                })
-              )
+    // Whatever goes wrong, every waiting send gets an answer.
+    const guarded = (items: ReadonlyArray<Pending>, paid: Effect.Effect<void>) =>
+      call(items, paid).pipe(
+        Effect.catchAllCause((cause) =>
+          Effect.zipRight(
+            Effect.logError("portal call failed unexpectedly", cause),
+            settle(items, () =>
+              failed({
+                tag: "PortalDefect",
+                code: "PORTAL_DEFECT",
+                errorClass: "ambiguous",
+                message: "The send failed unexpectedly; it may have executed"
+              })
             )
           )
         )
+      )
+
+    // One packer chooses what goes into each call, and only once the bucket has room for it: the sends that
+    // arrive while it waits ride along, up to `maxBatch`. Calls then run side by side, up to `concurrency`.
+    // `unpaid` counts the calls handed on whose unit core has not taken yet, so that the next call waits
+    // behind them instead of leaving at once with the one send that came next.
+    const calls = yield* Effect.makeSemaphore(options.concurrency)
+    let unpaid = 0
+    const packer = Effect.forever(
+      Effect.gen(function* () {
+        const first = yield* Queue.take(queue)
+        yield* calls.take(1)
+        const wait = yield* channel.budget.room(channel.host, unpaid + 1)
+        if (wait > 0) yield* Effect.sleep(Duration.millis(Math.ceil(wait)))
+        const items = [first, ...Chunk.toReadonlyArray(yield* Queue.takeUpTo(queue, options.maxBatch - 1))]
+        unpaid++
+        let settled = false
+        const paid = Effect.sync(() => {
+          if (settled) return
+          settled = true
+          unpaid--
+        })
+        yield* Effect.forkScoped(guarded(items, paid).pipe(Effect.ensuring(Effect.zipRight(paid, calls.release(1)))))
       })
     )
-    yield* Effect.forkScoped(
-      Effect.all(
-        Array.from({ length: options.concurrency }, () => worker),
-        { concurrency: "unbounded" }
-      )
-    )
+    yield* Effect.forkScoped(packer)
 
     return {
       send: (attemptId: string, message: NetworkMessage.NetworkMessage) =>

@@ -20,7 +20,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { OutboxStorageError } from "./DeliveryError.js"
-import { createTables, storageError } from "./internal/tables.js"
+import { createTables, storageError, transaction } from "./internal/tables.js"
 
 /**
  * An entry's workflow, as admission knows it.
@@ -92,6 +92,8 @@ export declare namespace Admission {
 
 /** Names the migration lock in PostgreSQL. */
 const migrationLock = 7_245_109_333
+/** Names the lock that makes admission one at a time in PostgreSQL. */
+const admitLock = 7_245_109_340
 
 /** One index serves every question: waiting rows (admitted_at NULL) by portal and age, admitted ones by age. */
 const tables = [
@@ -155,8 +157,13 @@ export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClien
         { discard: true }
       ).pipe(Effect.mapError(storageError("admit"))),
 
+    // One admission at a time, across runners too: two that counted the same places would both fill them.
     admit: (limits, now) =>
       Effect.gen(function* () {
+        yield* sql.onDialectOrElse({
+          pg: () => sql`SELECT pg_advisory_xact_lock(${admitLock})`,
+          orElse: () => Effect.void
+        })
         const active = yield* sql<{ portal: string; n: number | string }>`SELECT portal, COUNT(*) AS n
           FROM linecast_admission WHERE admitted_at IS NOT NULL GROUP BY portal`
         const admittedOf = new Map(active.map((row) => [row.portal, Number(row.n)]))
@@ -185,7 +192,7 @@ export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClien
           for (const row of rows) admitted.push(keyOf(row))
         }
         return admitted
-      }).pipe(Effect.mapError(storageError("admit"))),
+      }).pipe((admit) => transaction(sql, "admit", admit)),
 
     release: (list) =>
       list.length === 0

@@ -1,15 +1,15 @@
 /**
  * Delivery's portal entities (packages/delivery, issue "delivery"): how much of a portal's budget
  * delivery uses, what batch packing buys, and messages per second across 200 portals on one runner.
- * Everything goes through the real outbox, workflows and portal entities on SQLite; the emulated
- * portals are partner (NFR) portals, so the weekly rule stays out of the figures.
+ * Everything goes through the real outbox, workflows and portal entities on SQLite, with delivery's
+ * runner in a worker thread (`DeliveryWorker`) and the emulated portals in the bench's own thread, as
+ * a real portal is on another machine; they are partner (NFR) portals, so the weekly rule stays out of
+ * the figures.
  */
 import { mkdtempSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { RetryPolicy, TokenStore } from "@linecast/core"
-import { Delivery, DeliveryDatabase, Outbox, PortalChannels } from "@linecast/delivery"
+import { DeliveryDatabase, DeliveryWorker, Outbox } from "@linecast/delivery"
 import type { RunningPortalEmulator } from "@linecast/testkit"
 import { startPortalEmulator } from "@linecast/testkit"
 import { Effect, Layer, ManagedRuntime } from "effect"
@@ -47,24 +47,26 @@ const start = async (options: {
     })
   )
   const folder = mkdtempSync(join(tmpdir(), "linecast-bench-portals-"))
-  const channels = PortalChannels.layerWebhooks(
-    portals.map((portal) => ({
-      id: portal.id,
-      webhookUrl: portal.webhookUrls[0]!,
-      bucket: options.bucket,
-      retry: RetryPolicy.defaultPolicy,
-      timeout: 30_000
-    }))
-  ).pipe(Layer.provide(Layer.merge(NodeHttpClient.layerUndici, TokenStore.layerMemory())), Layer.orDie)
+  const database = { kind: "sqlite", filename: join(folder, "bench.sqlite") } as const
+  // Delivery's runner in a worker thread: the emulated portals (on another machine in real life) keep this one.
   const runtime = ManagedRuntime.make(
-    Delivery.layer({
-      ledger: { exemptPortals: portals.map((portal) => portal.id) },
-      portals: { maxBatch: options.maxBatch },
-      sharding: { entityMessagePollInterval: "100 millis", entityTerminationTimeout: "1 second" }
-    }).pipe(
-      Layer.provide(channels),
-      Layer.provide(DeliveryDatabase.layer({ kind: "sqlite", filename: join(folder, "bench.sqlite") }))
-    )
+    DeliveryWorker.layer({
+      database,
+      portals: {
+        _tag: "Webhooks",
+        portals: portals.map((portal) => ({
+          id: portal.id,
+          webhookUrl: portal.webhookUrls[0]!,
+          bucket: options.bucket,
+          timeout: 30_000
+        }))
+      },
+      delivery: {
+        ledger: { exemptPortals: portals.map((portal) => portal.id) },
+        portals: { maxBatch: options.maxBatch },
+        sharding: { entityMessagePollInterval: "100 millis", entityTerminationTimeout: "1 second" }
+      }
+    }).pipe(Layer.provideMerge(DeliveryDatabase.layer(database)))
   )
   await runtime.runPromise(Effect.void)
   return {

@@ -119,45 +119,8 @@ const itemOf = ({ request, recipient }: Copy): Outbox.EnqueueItem => ({
   }
 })
 
-/** What delivery accepted for a copy, as the sender is told it; the report still owed, if any. */
-const answer = (
-  outbox: Outbox.Outbox.Service,
-  windows: Map<string, number | undefined>,
-  { request, recipient }: Copy,
-  entry: OutboxEntry.OutboxEntry
-) =>
-  Effect.gen(function* () {
-    const { target, origin } = request
-    const to = recipient.name
-    let outcome = fromEntry(to, entry)
-    if (outcome._tag === "Queued") {
-      // The ledger knows the window is closed: the workflow will defer it (or merge it) too. Asked once
-      // a recipient per batch; a ledger that cannot be read leaves the copy queued (it is stored).
-      const recipientKey = JSON.stringify([target.portal, target.lineCode, recipient.userId])
-      if (!windows.has(recipientKey)) {
-        windows.set(
-          recipientKey,
-          yield* outbox
-            .nextAllowedAt({ portal: target.portal, lineCode: target.lineCode, userId: recipient.userId })
-            .pipe(Effect.orElseSucceed(() => undefined))
-        )
-      }
-      const until = windows.get(recipientKey)
-      if (until !== undefined) {
-        outcome = { _tag: "Deferred", to, until, digest: target.policy === "digest", entryId: entry.id }
-      }
-    }
-    const report: NewReport | undefined = isSettled(outcome)
-      ? undefined
-      : {
-          entryId: entry.id,
-          chatId: origin.chatId,
-          messageId: origin.messageId,
-          to,
-          told: outcome._tag === "Deferred" ? "deferred" : "waiting"
-        }
-    return { outcome, report }
-  })
+/** A recipient's weekly window, as the ledger is asked about it: once a recipient per batch. */
+const windowKey = (target: RelayTarget, userId: number) => `${target.portal}\u0000${target.lineCode}\u0000${userId}`
 
 /**
  * Relays several messages together (the updates that arrived at once): enqueues each draft for
@@ -179,18 +142,72 @@ export const relayAll = (
     const copies = requests.flatMap((request) => request.recipients.map((recipient): Copy => ({ request, recipient })))
     // A database that fails the batch refuses every copy in it: nothing of it was stored.
     const stored = yield* Effect.either(outbox.enqueueMany(copies.map(itemOf)))
+    // What delivery accepted, in plain values: one effect for the batch, not one for each copy.
+    const outcomes: Array<Outcome> = []
+    const entries: Array<OutboxEntry.OutboxEntry | undefined> = []
     const windows = new Map<string, number | undefined>()
-    const accepted = yield* Effect.forEach(copies, (copy, index) => {
-      const refuse = (error: EnqueueFailure) =>
-        Effect.succeed({ outcome: refused(copy.recipient.name, error), report: undefined })
-      if (Either.isLeft(stored)) return refuse(stored.left)
-      const result = stored.right[index]
-      if (result === undefined) {
-        return refuse(new OutboxStore.OutboxStorageError({ operation: "store", message: "no answer for this copy" }))
+    for (const [index, { request, recipient }] of copies.entries()) {
+      const result = Either.isLeft(stored) ? undefined : stored.right[index]
+      if (result === undefined || Either.isLeft(result)) {
+        const error: EnqueueFailure = Either.isLeft(stored)
+          ? stored.left
+          : result === undefined
+            ? new OutboxStore.OutboxStorageError({ operation: "store", message: "no answer for this copy" })
+            : result.left
+        outcomes.push(refused(recipient.name, error))
+        entries.push(undefined)
+        continue
       }
-      return Either.isLeft(result) ? refuse(result.left) : answer(outbox, windows, copy, result.right.entry)
-    })
-    const reports = accepted.flatMap((copy) => (copy.report === undefined ? [] : [copy.report]))
+      const outcome = fromEntry(recipient.name, result.right.entry)
+      outcomes.push(outcome)
+      entries.push(result.right.entry)
+      if (outcome._tag === "Queued") windows.set(windowKey(request.target, recipient.userId), undefined)
+    }
+    // The ledger knows the window is closed: the workflow will defer it (or merge it) too. Asked once a
+    // recipient per batch; a ledger that cannot be read leaves the copy queued (it is stored).
+    if (windows.size > 0) {
+      const asked = new Set<string>()
+      for (const { request, recipient } of copies) {
+        const key = windowKey(request.target, recipient.userId)
+        if (!windows.has(key) || asked.has(key)) continue
+        asked.add(key)
+        const { target } = request
+        windows.set(
+          key,
+          yield* outbox
+            .nextAllowedAt({ portal: target.portal, lineCode: target.lineCode, userId: recipient.userId })
+            .pipe(Effect.orElseSucceed(() => undefined))
+        )
+      }
+    }
+    const reports: Array<NewReport> = []
+    for (const [index, { request, recipient }] of copies.entries()) {
+      const entry = entries[index]
+      let outcome = outcomes[index]!
+      if (entry === undefined) continue
+      if (outcome._tag === "Queued") {
+        const until = windows.get(windowKey(request.target, recipient.userId))
+        if (until !== undefined) {
+          outcome = {
+            _tag: "Deferred",
+            to: recipient.name,
+            until,
+            digest: request.target.policy === "digest",
+            entryId: entry.id
+          }
+          outcomes[index] = outcome
+        }
+      }
+      if (!isSettled(outcome)) {
+        reports.push({
+          entryId: entry.id,
+          chatId: request.origin.chatId,
+          messageId: request.origin.messageId,
+          to: recipient.name,
+          told: outcome._tag === "Deferred" ? "deferred" : "waiting"
+        })
+      }
+    }
     yield* registerAll(reports).pipe(
       Effect.catchAll((error) =>
         Effect.logWarning(
@@ -200,7 +217,7 @@ export const relayAll = (
     )
     // Back into messages: each request's copies are consecutive, in its recipients' order.
     let next = 0
-    return requests.map((request) => request.recipients.map(() => accepted[next++]!.outcome))
+    return requests.map((request) => request.recipients.map(() => outcomes[next++]!))
   })
 
 /**

@@ -55,8 +55,11 @@ export const makeBot = (
   bot.use(wellFormed)
   // One chat's updates are handled one after another, in the order Telegram numbered them.
   bot.use(sequentialize((ctx) => (ctx.chat?.id ?? ctx.from?.id)?.toString()))
+  // The bot's id is known once it is initialised, and does not change: one services object for every update.
+  let withId: RelayServices | undefined
   bot.use((ctx, next) => {
-    ctx.relay = { ...services, botId: ctx.me.id }
+    if (withId?.botId !== ctx.me.id) withId = { ...services, botId: ctx.me.id }
+    ctx.relay = withId
     return next()
   })
   bot.use(access, albums, help, send, quota, status, messages, fallback)

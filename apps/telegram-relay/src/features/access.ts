@@ -5,6 +5,7 @@
  * @since 0.1.0
  */
 import { Composer } from "grammy"
+import type { RelayOptions } from "../RelayConfig.js"
 import type { RelayContext } from "../RelayContext.js"
 
 /**
@@ -13,14 +14,23 @@ import type { RelayContext } from "../RelayContext.js"
  */
 export const access = new Composer<RelayContext>()
 
+/** The allowlists as sets, made once for each settings object (every update asks). */
+const allowlists = new WeakMap<RelayOptions, { readonly operators: Set<number>; readonly operatorChats: Set<number> }>()
+
+const allowlistsOf = (options: RelayOptions) => {
+  let sets = allowlists.get(options)
+  if (sets === undefined) {
+    sets = { operators: new Set(options.operators), operatorChats: new Set(options.operatorChats) }
+    allowlists.set(options, sets)
+  }
+  return sets
+}
+
 access.use(async (ctx, next) => {
-  const { operators, operatorChats } = ctx.relay.options
+  const { operators, operatorChats } = allowlistsOf(ctx.relay.options)
   const userId = ctx.from?.id
   const chatId = ctx.chat?.id
-  if (
-    (userId !== undefined && operators.includes(userId)) ||
-    (chatId !== undefined && operatorChats.includes(chatId))
-  ) {
+  if ((userId !== undefined && operators.has(userId)) || (chatId !== undefined && operatorChats.has(chatId))) {
     return next()
   }
   // Channel posts and service updates have no sender: nothing to answer.

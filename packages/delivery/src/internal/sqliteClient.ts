@@ -52,10 +52,12 @@ const make = (filename: string) =>
     }
 
     // Unprepared statements (the cluster engine's) carry their values in the text: caching them would only evict.
+    // Transaction control is the exception: the same few words, twice a transaction.
+    const control = /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b/
     const run = (sql: string, params: ReadonlyArray<unknown>, mode: "rows" | "raw" | "values", cache = true) =>
       Effect.withFiberRuntime<Rows, SqlError>((fiber) => {
         try {
-          const statement = cache ? prepared(sql) : db.prepare(sql)
+          const statement = cache || control.test(sql) ? prepared(sql) : db.prepare(sql)
           statement.safeIntegers(Context.get(fiber.currentContext, Client.SafeIntegers))
           if (!statement.reader) {
             const result = statement.run(...params)

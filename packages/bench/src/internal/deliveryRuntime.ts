@@ -11,6 +11,8 @@ export interface DeliveryRuntimeOptions {
   /** The portal's bucket as core should assume it; unlimited when missing. */
   readonly bucket?: { readonly limit: number; readonly drainPerSecond: number }
   readonly retries?: Delivery.DeliveryOptions["retries"]
+  /** The engine's settings; by default it polls its storage every 100 ms, to keep short runs short. */
+  readonly sharding?: Delivery.DeliveryOptions["sharding"]
   /** This runner's address, when several runners share a PostgreSQL database. */
   readonly runner?: { readonly host: string; readonly port: number }
 }
@@ -29,7 +31,7 @@ export const makeDeliveryRuntime = (
       // The bench portal is a partner (NFR) portal: the weekly rule is not what is measured.
       ledger: { exemptPortals: ["demo"] },
       retries: { heldRetryMs: 100, retryDelaysMs: [200, 400, 800, 1_600], reconcileAttempts: 3, ...options.retries },
-      sharding: { entityMessagePollInterval: "100 millis", entityTerminationTimeout: "1 second" },
+      sharding: options.sharding ?? { entityMessagePollInterval: "100 millis", entityTerminationTimeout: "1 second" },
       runner: options.runner
     }).pipe(
       Layer.provide(PortalChannels.layerSingle("demo").pipe(Layer.provide(channel))),

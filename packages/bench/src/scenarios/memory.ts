@@ -35,6 +35,8 @@ export const memory: Scenario = {
     { key: "idleRssMb", label: "RSS idle, before enqueuing", unit: "MB" },
     { key: "growthMb", label: "growth with the queue", unit: "MB" },
     { key: "heapUsedMb", label: "JS heap used", unit: "MB" },
+    { key: "heapTotalMb", label: "JS heap reserved", unit: "MB" },
+    { key: "externalMb", label: "outside the heap (buffers, native objects)", unit: "MB" },
     { key: "queued", label: "queued", unit: "msgs" },
     { key: "admitted", label: "running as workflows (admitted)", unit: "msgs" },
     { key: "enqueuedPerSecond", label: "enqueued", unit: "msg/s" }

@@ -32,7 +32,9 @@ const runtime = makeDeliveryRuntime({
   webhookUrl: `http://127.0.0.1:${closedPort}/rest/1/benchunreachable/`,
   database: { kind: "sqlite", filename },
   // The portal stays down: each admitted message fails once, then waits long, as an outage looks.
-  retries: { retryDelaysMs: [3_600_000] }
+  retries: { retryDelaysMs: [3_600_000] },
+  // The engine as a deployment runs it (its own defaults), not polled every 100 ms as short benches do.
+  sharding: {}
 })
 await runtime.runPromise(Effect.void)
 await new Promise((resolve) => setTimeout(resolve, 1_000))
@@ -80,6 +82,8 @@ process.stdout.write(
       rssMb: mb(memory.rss),
       growthMb: mb(memory.rss - idleRss),
       heapUsedMb: mb(memory.heapUsed),
+      heapTotalMb: mb(memory.heapTotal),
+      externalMb: mb(memory.external),
       peakRssMb: mb(Math.max(peakRss, memory.rss))
     }
   })}\n`,

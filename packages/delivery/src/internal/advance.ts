@@ -298,7 +298,10 @@ const step = (entryId: string, options: AdvanceOptions) =>
     }
 
     if (errorClass === "retryable" || errorClass === "rateLimited") {
-      const delay = options.retryDelaysMs[attempts - 1]
+      // A rate limit (the bucket, the method's operating time) refused before anything ran and lifts by itself: no
+      // number of them makes a message undeliverable, so they wait at the longest delay instead of running out.
+      const last = options.retryDelaysMs.length - 1
+      const delay = options.retryDelaysMs[errorClass === "rateLimited" ? Math.min(attempts - 1, last) : attempts - 1]
       if (delay !== undefined) {
         yield* save({ state: reconciling ? entry.state : "queued", lastError: error })
         yield* recipients.release(recipient, entry.id)

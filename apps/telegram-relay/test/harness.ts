@@ -49,6 +49,8 @@ export const testDelivery = (setup: RelaySetup): Layer.Layer<RelayRequirements, 
   return Delivery.layer({
     ledger: { windowMs, probeAfterMs: 500, exemptPortals: setup.nfr === true ? ["default"] : [] },
     retries: { heldRetryMs: 100, retryDelaysMs: [100, 200, 400, 800] },
+    // As delivery's and the reliability suite's restart tests: work a stop cut off is nudged after 3 s, not 30.
+    outbox: { stallMs: 3_000 },
     sharding: { entityMessagePollInterval: "100 millis", entityTerminationTimeout: "1 second" }
   }).pipe(
     Layer.provideMerge(

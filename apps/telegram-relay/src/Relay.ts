@@ -145,7 +145,8 @@ export const relayAll = (
     // What delivery accepted, in plain values: one effect for the batch, not one for each copy.
     const outcomes: Array<Outcome> = []
     const entries: Array<OutboxEntry.OutboxEntry | undefined> = []
-    const windows = new Map<string, number | undefined>()
+    // The recipients whose copies were queued: their windows are asked about below.
+    const asked = new Map<string, { readonly target: RelayTarget; readonly userId: number }>()
     for (const [index, { request, recipient }] of copies.entries()) {
       const result = Either.isLeft(stored) ? undefined : stored.right[index]
       if (result === undefined || Either.isLeft(result)) {
@@ -161,24 +162,20 @@ export const relayAll = (
       const outcome = fromEntry(recipient.name, result.right.entry)
       outcomes.push(outcome)
       entries.push(result.right.entry)
-      if (outcome._tag === "Queued") windows.set(windowKey(request.target, recipient.userId), undefined)
+      if (outcome._tag === "Queued") {
+        asked.set(windowKey(request.target, recipient.userId), { target: request.target, userId: recipient.userId })
+      }
     }
     // The ledger knows the window is closed: the workflow will defer it (or merge it) too. Asked once a
     // recipient per batch; a ledger that cannot be read leaves the copy queued (it is stored).
-    if (windows.size > 0) {
-      const asked = new Set<string>()
-      for (const { request, recipient } of copies) {
-        const key = windowKey(request.target, recipient.userId)
-        if (!windows.has(key) || asked.has(key)) continue
-        asked.add(key)
-        const { target } = request
-        windows.set(
-          key,
-          yield* outbox
-            .nextAllowedAt({ portal: target.portal, lineCode: target.lineCode, userId: recipient.userId })
-            .pipe(Effect.orElseSucceed(() => undefined))
-        )
-      }
+    const windows = new Map<string, number | undefined>()
+    for (const [key, { target, userId }] of asked) {
+      windows.set(
+        key,
+        yield* outbox
+          .nextAllowedAt({ portal: target.portal, lineCode: target.lineCode, userId })
+          .pipe(Effect.orElseSucceed(() => undefined))
+      )
     }
     const reports: Array<NewReport> = []
     for (const [index, { request, recipient }] of copies.entries()) {

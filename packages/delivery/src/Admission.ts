@@ -7,6 +7,12 @@
  * to rest (sent, deferred, dead, ambiguous). A million queued messages cost a million rows, not a
  * million workflows; a portal that is down holds its places and no more.
  *
+ * One recipient's entries are admitted one at a time, oldest first: a recipient takes one message
+ * at a time anyway (its weekly window is claimed by one entry), and an entry admitted beside
+ * another of its recipient's would only wake every second to find the window still held, at the
+ * cost of a step each time. So a recipient's messages go out in the order they were accepted, and
+ * the portal's places go to recipients that can take a message now.
+ *
  * The waiting row is written in the same transaction as the entry, so an accepted entry is never
  * without its start; any runner's dispatcher may admit it (starting a workflow twice is harmless,
  * and the conditional update admits each row once).
@@ -34,6 +40,27 @@ export interface AdmissionKey {
 }
 
 /**
+ * A waiting entry, as `add` records it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface AdmissionRow extends AdmissionKey {
+  readonly portal: string
+  /** Who it goes to on its portal: see `recipientKey`. */
+  readonly recipient: string
+  readonly readyAt: number
+}
+
+/**
+ * The recipient of an entry as admission knows it (within its portal).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const recipientKey = (lineCode: string, userId: number): string => `${userId}/${lineCode}`
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -59,11 +86,15 @@ export declare namespace Admission {
    * @category models
    */
   export interface Service {
-    /** Records entries' workflows as waiting; each ready from `readyAt` (its `notBefore`, or now). */
-    readonly add: (
-      rows: ReadonlyArray<AdmissionKey & { readonly portal: string; readonly readyAt: number }>
-    ) => Effect.Effect<void, OutboxStorageError>
-    /** Admits the oldest ready waiting entries, fairly across portals, within the limits. */
+    /**
+     * Records entries' workflows as waiting; each ready from `readyAt` (its `notBefore`, or now).
+     * `recipient` names who it goes to on its portal (see `recipientKey`).
+     */
+    readonly add: (rows: ReadonlyArray<AdmissionRow>) => Effect.Effect<void, OutboxStorageError>
+    /**
+     * Admits the oldest ready waiting entries, fairly across portals, within the limits, and at most
+     * one at a time for each recipient.
+     */
     readonly admit: (
       limits: AdmissionLimits,
       now: number
@@ -95,7 +126,11 @@ const migrationLock = 7_245_109_333
 /** Names the lock that makes admission one at a time in PostgreSQL. */
 const admitLock = 7_245_109_340
 
-/** One index serves every question: waiting rows (admitted_at NULL) by portal and age, admitted ones by age. */
+/**
+ * One index serves the order: waiting rows (admitted_at NULL) by portal and age, admitted ones by age;
+ * the other finds a recipient's admitted entry. `recipient` is NULL in rows written before it existed
+ * (each such row counts as a recipient of its own).
+ */
 const tables = [
   `CREATE TABLE IF NOT EXISTS linecast_admission (
     entry_id TEXT NOT NULL,
@@ -103,10 +138,23 @@ const tables = [
     portal TEXT NOT NULL,
     ready_at BIGINT NOT NULL,
     admitted_at BIGINT,
+    recipient TEXT,
     PRIMARY KEY (entry_id, generation)
   )`,
-  "CREATE INDEX IF NOT EXISTS linecast_admission_order ON linecast_admission (admitted_at, portal, ready_at)"
+  "CREATE INDEX IF NOT EXISTS linecast_admission_order ON linecast_admission (admitted_at, portal, ready_at)",
+  // Partial: only admitted rows (a few thousand at most), so a waiting row costs this index nothing.
+  `CREATE INDEX IF NOT EXISTS linecast_admission_recipient ON linecast_admission (portal, recipient)
+    WHERE admitted_at IS NOT NULL`
 ]
+
+/** Added since the table was first made: a table from an earlier version gains it at start-up. */
+const added = [{ table: "linecast_admission", column: "recipient", type: "TEXT" }] as const
+
+/**
+ * Waiting rows read, at most, for each place to fill: the rows of recipients already admitted (or
+ * met earlier in the same read) are passed over, and past this many the rest waits for the next round.
+ */
+const scanPerPlace = 16
 
 /** Rows per statement: far below every driver's limit on parameters. */
 const chunks = <A>(items: ReadonlyArray<A>, size: number): ReadonlyArray<ReadonlyArray<A>> =>
@@ -123,22 +171,43 @@ const keyOf = (row: { readonly entry_id: string; readonly generation: number | s
  */
 export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClient.SqlClient> = Effect.gen(function* () {
   const sql = yield* SqlClient.SqlClient
-  yield* createTables(migrationLock, tables)
+  yield* createTables(migrationLock, tables, added)
   const signal = yield* Queue.sliding<void>(1)
 
   const keys = (list: ReadonlyArray<AdmissionKey>) =>
     sql.or(list.map((key) => sql`(entry_id = ${key.entryId} AND generation = ${key.generation})`))
 
+  /** The oldest ready waiting rows whose recipients have nothing admitted, one a recipient, up to `count`. */
+  const choose = (portal: string, count: number, now: number) =>
+    Effect.map(
+      sql<{ entry_id: string; generation: number | string; recipient: string | null }>`SELECT entry_id, generation,
+          recipient FROM linecast_admission w
+        WHERE admitted_at IS NULL AND portal = ${portal} AND ready_at <= ${now}
+          AND NOT EXISTS (SELECT 1 FROM linecast_admission a
+            WHERE a.portal = w.portal AND a.recipient = w.recipient AND a.admitted_at IS NOT NULL)
+        ORDER BY ready_at LIMIT ${count * scanPerPlace}`,
+      (rows) => {
+        const seen = new Set<string>()
+        const chosen: Array<AdmissionKey> = []
+        for (const row of rows) {
+          if (chosen.length === count) break
+          if (row.recipient !== null) {
+            if (seen.has(row.recipient)) continue
+            seen.add(row.recipient)
+          }
+          chosen.push(keyOf(row))
+        }
+        return chosen
+      }
+    )
+
   // Chosen first, then admitted by key: the conditional update admits each row once across runners.
   const admitPortal = (portal: string, count: number, now: number) =>
-    Effect.flatMap(
-      sql<{ entry_id: string; generation: number | string }>`SELECT entry_id, generation FROM linecast_admission
-        WHERE admitted_at IS NULL AND portal = ${portal} AND ready_at <= ${now} ORDER BY ready_at LIMIT ${count}`,
-      (chosen) =>
-        chosen.length === 0
-          ? Effect.succeed([])
-          : sql<{ entry_id: string; generation: number | string }>`UPDATE linecast_admission SET admitted_at = ${now}
-              WHERE (${keys(chosen.map(keyOf))}) AND admitted_at IS NULL RETURNING entry_id, generation`
+    Effect.flatMap(choose(portal, count, now), (chosen) =>
+      chosen.length === 0
+        ? Effect.succeed([])
+        : sql<{ entry_id: string; generation: number | string }>`UPDATE linecast_admission SET admitted_at = ${now}
+              WHERE (${keys(chosen)}) AND admitted_at IS NULL RETURNING entry_id, generation`
     )
 
   return Admission.of({
@@ -151,6 +220,7 @@ export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClien
               entry_id: row.entryId,
               generation: row.generation,
               portal: row.portal,
+              recipient: row.recipient,
               ready_at: row.readyAt
             }))
           )} ON CONFLICT (entry_id, generation) DO NOTHING`,

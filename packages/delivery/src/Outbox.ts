@@ -15,7 +15,7 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
-import { Admission } from "./Admission.js"
+import { Admission, recipientKey } from "./Admission.js"
 import { EntryNotFoundError, NotReplayableError, OutboxStorageError } from "./DeliveryError.js"
 import * as DeliveryMetrics from "./DeliveryMetrics.js"
 import * as dispatcher from "./internal/dispatcher.js"
@@ -179,6 +179,7 @@ const makeWith = (lend: Effect.Effect<void>) =>
               entryId: entry.id,
               generation: entry.generation,
               portal: entry.portal,
+              recipient: recipientKey(entry.message.lineCode, entry.message.userId),
               readyAt: Math.max(entry.updatedAt, entry.notBefore ?? 0)
             }))
           )

@@ -1,6 +1,8 @@
+import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
-import { Admission } from "../src/Admission.js"
+import { Effect, Layer, ManagedRuntime } from "effect"
+import * as Admission from "../src/Admission.js"
+import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import { Outbox } from "../src/Outbox.js"
 import type { Database } from "./harness.js"
 import { channelsFor, deliverySuite, freshDatabase, startDelivery, waitFor } from "./harness.js"
@@ -47,7 +49,9 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       let watching = true
       const watcher = (async () => {
         while (watching) {
-          const counts = await suite.runtime!.runPromise(Effect.flatMap(Admission, (admission) => admission.counts))
+          const counts = await suite.runtime!.runPromise(
+            Effect.flatMap(Admission.Admission, (admission) => admission.counts)
+          )
           mostAdmitted = Math.max(mostAdmitted, counts.admitted)
           mostWaiting = Math.max(mostWaiting, counts.waiting)
           await new Promise((resolve) => setTimeout(resolve, 20))
@@ -69,8 +73,118 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       expect(suite.emulator.control.counters(slow.id).accepted).toBe(backlog)
       for (const user of users) expect(suite.emulator.control.inbox(slow.id, user.id)).toHaveLength(1)
       await expect
-        .poll(() => suite.runtime!.runPromise(Effect.flatMap(Admission, (admission) => admission.counts)))
+        .poll(() => suite.runtime!.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts)))
         .toEqual({ waiting: 0, admitted: 0 })
     })
   })
 }
+
+/** Admission alone over a fresh database. */
+const admissionOn = async (kind: Database) =>
+  ManagedRuntime.make(Admission.layer.pipe(Layer.provideMerge(DeliveryDatabase.layer(await freshDatabase(kind)))))
+
+const limits = { perPortal: 10, total: 10 }
+
+for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Database>) {
+  describe(`admission, one entry a recipient at a time (${kind})`, () => {
+    it("admits a recipient's entries one at a time, oldest first, beside other recipients'", async () => {
+      const runtime = await admissionOn(kind)
+      const now = Date.now()
+      const row = (entryId: string, userId: number, age: number) => ({
+        entryId,
+        generation: 0,
+        portal: "demo",
+        recipient: Admission.recipientKey("line", userId),
+        readyAt: now - age
+      })
+      const admitted = await runtime.runPromise(
+        Effect.gen(function* () {
+          const admission = yield* Admission.Admission
+          // Boris's three, the oldest last in the list; Carla's one; the same user on another line is someone else.
+          yield* admission.add([
+            row("boris-2", 2, 20),
+            row("boris-3", 2, 10),
+            row("boris-1", 2, 30),
+            row("carla-1", 3, 25),
+            { ...row("boris-other-line", 2, 5), recipient: Admission.recipientKey("other", 2) }
+          ])
+          const rounds: Array<ReadonlyArray<string>> = []
+          const admit = Effect.map(admission.admit(limits, now), (keys) => keys.map((key) => key.entryId).sort())
+          rounds.push(yield* admit)
+          // Nothing more while Boris's first is on its way.
+          rounds.push(yield* admit)
+          yield* admission.release([{ entryId: "boris-1", generation: 0 }])
+          rounds.push(yield* admit)
+          yield* admission.release([{ entryId: "boris-2", generation: 0 }])
+          rounds.push(yield* admit)
+          return rounds
+        })
+      )
+      expect(admitted).toEqual([["boris-1", "boris-other-line", "carla-1"], [], ["boris-2"], ["boris-3"]])
+      await runtime.dispose()
+    })
+
+    it("gives a table made by the version before it its recipient column, and still admits the old rows", async () => {
+      const database = await freshDatabase(kind)
+      const older = ManagedRuntime.make(DeliveryDatabase.layer(database))
+      const now = Date.now()
+      await older.runPromise(
+        Effect.flatMap(SqlClient.SqlClient, (sql) =>
+          Effect.zipRight(
+            sql.unsafe(`CREATE TABLE linecast_admission (
+              entry_id TEXT NOT NULL,
+              generation BIGINT NOT NULL,
+              portal TEXT NOT NULL,
+              ready_at BIGINT NOT NULL,
+              admitted_at BIGINT,
+              PRIMARY KEY (entry_id, generation)
+            )`),
+            sql`INSERT INTO linecast_admission (entry_id, generation, portal, ready_at)
+              VALUES ('old-1', 0, 'demo', ${now - 20}), ('old-2', 0, 'demo', ${now - 10})`
+          )
+        )
+      )
+      await older.dispose()
+      const runtime = ManagedRuntime.make(Admission.layer.pipe(Layer.provideMerge(DeliveryDatabase.layer(database))))
+      const admitted = await runtime.runPromise(
+        Effect.flatMap(Admission.Admission, (admission) => admission.admit(limits, now))
+      )
+      // Rows from before the column each count as a recipient of their own.
+      expect(admitted.map((key) => key.entryId).sort()).toEqual(["old-1", "old-2"])
+      await runtime.dispose()
+    })
+  })
+}
+
+describe("admission keeps a recipient's messages in order", () => {
+  it("delivers one recipient's backlog on a partner (NFR) portal in the order it was accepted", async () => {
+    const partner = suite.emulator.control.createPortal({
+      users: [{ id: 1, name: "Nora" }],
+      webhooks: [{ userId: 1 }],
+      lines: [{}],
+      nfr: true
+    })
+    suite.runtime = startDelivery(
+      suite.emulator,
+      await freshDatabase("sqlite"),
+      { ledger: { exemptPortals: [partner.id] }, outbox: { admittedPerPortal: 20 } },
+      channelsFor(suite.emulator, [{ id: partner.id }])
+    )
+    const texts = Array.from({ length: 8 }, (_, index) => `message ${index + 1}`)
+    const accepted = await suite.runtime.runPromise(
+      Effect.flatMap(Outbox, (outbox) =>
+        outbox.enqueueMany(
+          texts.map((message, index) => ({
+            message: { lineCode: partner.lineCodes[0]!, userId: 1, message },
+            options: { portal: partner.id, idempotencyKey: `nora-${index}` }
+          }))
+        )
+      )
+    )
+    for (const result of accepted) {
+      if (result._tag === "Left") throw new Error(`refused: ${result.left.message}`)
+      await waitFor(suite.runtime, result.right.entry.id, (entry) => entry.state === "sent")
+    }
+    expect(suite.emulator.control.inbox(partner.id, 1).map((received) => received.message)).toEqual(texts)
+  })
+})

@@ -314,7 +314,9 @@ describe("delivery: bad input and restarts", () => {
           updatedAt: now,
           version: 0
         })
-        yield* admission.add([{ entryId: "stored-only", generation: 0, portal: "demo", readyAt: now }])
+        yield* admission.add([
+          { entryId: "stored-only", generation: 0, portal: "demo", recipient: "6/line", readyAt: now }
+        ])
         const admitted = yield* admission.admit({ perPortal: 10, total: 10 }, now)
         expect(admitted).toEqual([{ entryId: "stored-only", generation: 0 }])
       })

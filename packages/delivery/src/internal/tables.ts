@@ -28,12 +28,35 @@ export const transaction = <A, E, R>(
   ) as Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R>
 
 /**
- * Runs `statements` (`CREATE ... IF NOT EXISTS`) in one transaction. PostgreSQL's `CREATE ... IF NOT EXISTS`
- * races with itself across runners starting together: each group of tables takes its own advisory lock first.
+ * A column added to a table after its first version: a table made earlier gains it (nullable).
+ */
+export interface AddedColumn {
+  readonly table: string
+  readonly column: string
+  readonly type: string
+}
+
+/** Adds the column to an existing table that lacks it; a missing table is left to its `CREATE`. */
+const addColumn = (sql: SqlClient.SqlClient, { table, column, type }: AddedColumn) =>
+  sql.onDialectOrElse({
+    pg: () => Effect.asVoid(sql.unsafe(`ALTER TABLE IF EXISTS ${table} ADD COLUMN IF NOT EXISTS ${column} ${type}`)),
+    orElse: () =>
+      Effect.flatMap(sql<{ name: string }>`SELECT name FROM pragma_table_info(${table})`, (columns) =>
+        columns.length === 0 || columns.some((found) => found.name === column)
+          ? Effect.void
+          : Effect.asVoid(sql.unsafe(`ALTER TABLE ${table} ADD COLUMN ${column} ${type}`))
+      )
+  })
+
+/**
+ * Runs `statements` (`CREATE ... IF NOT EXISTS`) in one transaction, after adding the `added` columns to
+ * tables made by an earlier version. PostgreSQL's `CREATE ... IF NOT EXISTS` races with itself across
+ * runners starting together: each group of tables takes its own advisory lock first.
  */
 export const createTables = (
   lock: number,
-  statements: ReadonlyArray<string>
+  statements: ReadonlyArray<string>,
+  added: ReadonlyArray<AddedColumn> = []
 ): Effect.Effect<void, OutboxStorageError, SqlClient.SqlClient> =>
   Effect.flatMap(SqlClient.SqlClient, (sql) =>
     transaction(
@@ -44,6 +67,7 @@ export const createTables = (
           pg: () => sql`SELECT pg_advisory_xact_lock(${lock})`,
           orElse: () => Effect.void
         })
+        for (const column of added) yield* addColumn(sql, column)
         for (const statement of statements) yield* sql.unsafe(statement)
       })
     )

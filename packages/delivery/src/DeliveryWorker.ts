@@ -10,13 +10,18 @@
  * portals or read from the environment, as `OpenChannel.layerConfig` reads them. A worker that dies
  * is started again; closing the layer stops it gracefully (in-flight work finishes or is handed back).
  *
+ * On SQLite this thread's connection leaves the write-ahead log's checkpoints to the worker's: copying
+ * the log back into the file costs about as much as the commits that filled it, and it is background
+ * work (the worker commits every few milliseconds while anything is on its way, so the log stays short).
+ *
  * @since 0.1.0
  */
 import { createRequire } from "node:module"
 import { extname } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
-import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
@@ -156,6 +161,16 @@ export const layer = (
         }, delay).unref()
       }
       current = yield* startWorker(data, onEvent)
+      // This thread's connection leaves the log's checkpoints to the worker's (see above).
+      const sql = yield* SqlClient.SqlClient
+      const noCheckpoints: Effect.Effect<void, SqlError> = sql.onDialectOrElse({
+        sqlite: () => Effect.asVoid(sql.unsafe("PRAGMA wal_autocheckpoint = 0")),
+        orElse: () => Effect.void
+      })
+      yield* Effect.mapError(
+        noCheckpoints,
+        (error) => new DeliveryWorkerError({ message: `the database: ${error.message}` })
+      )
       yield* Effect.addFinalizer(() =>
         Effect.promise(async () => {
           stopping = true

@@ -4,7 +4,13 @@
  * delivery's worker, see `DeliveryWorker`). A plain `BEGIN` takes the write lock only at its first
  * write, and a transaction that read first then finds the file changed by the other connection
  * fails at once with "database is locked" (SQLite cannot wait there without risking a deadlock).
- * Taking the write lock up front makes it wait instead (the driver's busy timeout, 5 s).
+ * Taking the write lock up front makes it wait instead.
+ *
+ * The wait itself is asynchronous: the driver's own busy timeout would sleep inside SQLite, holding
+ * the thread's event loop still (an adapter's thread then answers nobody while delivery's worker
+ * commits). Here a statement SQLite answers "busy" (the write lock is the other connection's) is
+ * tried again after a short timer, up to `busyTimeoutMs`, and the thread goes on meanwhile. A busy
+ * statement did nothing (an autocommit write, or `BEGIN IMMEDIATE`), so running it again is safe.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Client from "@effect/sql/SqlClient"
@@ -23,6 +29,22 @@ type Rows = ReadonlyArray<any>
 /** Statements kept prepared; the least recently used one goes first past this. */
 const cacheSize = 500
 
+/** How long a statement waits for the other connection's write lock before it fails (the driver's default). */
+const busyTimeoutMs = 5_000
+
+const isBusy = (cause: unknown) =>
+  typeof cause === "object" && cause !== null && String((cause as { code?: unknown }).code).startsWith("SQLITE_BUSY")
+
+/** The next wait for a busy lock: 0 (the next turn of the event loop), then 1, 2, 4 ms up to 8 ms. */
+const backoff = (attempt: number) => (attempt === 0 ? 0 : Math.min(8, 2 ** (attempt - 1)))
+
+/** A real timer, not Effect's clock: a test's `TestClock` must not hold the database still. */
+const pause = (ms: number) =>
+  Effect.async<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), ms)
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
 const make = (filename: string) =>
   Effect.gen(function* () {
     const compiler = Statement.makeCompilerSqlite()
@@ -30,6 +52,8 @@ const make = (filename: string) =>
       try: () => {
         const opened = new Sqlite(filename)
         opened.pragma("journal_mode = WAL")
+        // From here on no busy timeout in the driver: `run` waits for the lock without blocking the thread.
+        opened.pragma("busy_timeout = 0")
         return opened
       },
       catch: (cause) => new SqlError({ cause, message: "Failed to open the database" })
@@ -54,7 +78,7 @@ const make = (filename: string) =>
     // Unprepared statements (the cluster engine's) carry their values in the text: caching them would only evict.
     // Transaction control is the exception: the same few words, twice a transaction.
     const control = /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b/
-    const run = (sql: string, params: ReadonlyArray<unknown>, mode: "rows" | "raw" | "values", cache = true) =>
+    const attempt = (sql: string, params: ReadonlyArray<unknown>, mode: "rows" | "raw" | "values", cache: boolean) =>
       Effect.withFiberRuntime<Rows, SqlError>((fiber) => {
         try {
           const statement = cache || control.test(sql) ? prepared(sql) : db.prepare(sql)
@@ -73,6 +97,21 @@ const make = (filename: string) =>
           return Effect.fail(new SqlError({ cause, message: "Failed to execute statement" }))
         }
       })
+
+    const run = (sql: string, params: ReadonlyArray<unknown>, mode: "rows" | "raw" | "values", cache = true) => {
+      const started = Date.now()
+      const loop = (tries: number): Effect.Effect<Rows, SqlError> =>
+        Effect.catchIf(
+          attempt(sql, params, mode, cache),
+          (error) => isBusy(error.cause) && Date.now() - started < busyTimeoutMs,
+          () =>
+            Effect.zipRight(
+              pause(backoff(tries)),
+              Effect.suspend(() => loop(tries + 1))
+            )
+        )
+      return loop(0)
+    }
 
     const connection: Connection = {
       execute: (sql, params, transformRows) =>

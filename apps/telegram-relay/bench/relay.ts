@@ -22,18 +22,21 @@
  * answered (all of it: the emulators, the bot, delivery), which moves less than a rate on a shared
  * machine.
  *
- * `pnpm --filter @linecast/telegram-relay bench -- [--json] [--quick]`: `--json` prints one line on
- * stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...}}` (the rest goes to
- * stderr); `--quick` is a shorter run (under 30 s). BENCH_UPDATES, BENCH_CHATS change the load.
+ * `pnpm --filter @linecast/telegram-relay bench -- [--json] [--quick] [--postgres]`: `--json` prints one
+ * line on stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...}}` (the rest goes to
+ * stderr); `--quick` is a shorter run (under 30 s); `--postgres` runs delivery on PostgreSQL instead of
+ * SQLite (a fresh schema for each phase in the database at BENCH_DATABASE_URL, by default
+ * postgres://postgres@127.0.0.1:5432/test). BENCH_UPDATES, BENCH_CHATS change the load.
  */
 
 import type * as SqlClient from "@effect/sql/SqlClient"
+import * as SqlClientTag from "@effect/sql/SqlClient"
 import { autoRetry } from "@grammyjs/auto-retry"
 import { type RunOptions, run, sequentialize } from "@grammyjs/runner"
 import type { Outbox } from "@linecast/delivery"
 import { Delivery, DeliveryDatabase, DeliveryWorker, PortalChannels } from "@linecast/delivery"
 import { startPortalEmulator, startTelegramEmulator } from "@linecast/testkit"
-import { Layer, Logger, LogLevel, Redacted } from "effect"
+import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
 import { Bot } from "grammy"
 import type { Update } from "grammy/types"
 import { startRelay } from "../src/startRelay.js"
@@ -42,6 +45,8 @@ import { freshSqliteFile, webhookChannel } from "../test/harness.js"
 const flags = new Set(process.argv.slice(2))
 const json = flags.has("--json")
 const quick = flags.has("--quick")
+const postgres = flags.has("--postgres")
+const databaseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 const updates = Number(process.env.BENCH_UPDATES ?? (quick ? 1_000 : 3_000))
 const chats = Number(process.env.BENCH_CHATS ?? 60)
 /** Measured rounds per phase, after a warm-up; the bare bot's are split before and after the relay. */
@@ -144,10 +149,29 @@ const bareRounds = async (label: string, count: number): Promise<Measured> => {
   return measured
 }
 
-/** The relay on delivery over a fresh SQLite file; `held`: delivery admits no workflow. */
+/** Schemas this run made in PostgreSQL, dropped at the end. */
+const schemas: Array<string> = []
+const admin = postgres
+  ? ManagedRuntime.make(DeliveryDatabase.layer({ kind: "postgres", url: Redacted.make(databaseUrl) }))
+  : undefined
+const onDatabase = (statement: string) =>
+  admin!.runPromise(Effect.flatMap(SqlClientTag.SqlClient, (sql) => sql.unsafe(statement)))
+
+/** A fresh database for a phase: a SQLite file in a temp folder, or a PostgreSQL schema of its own. */
+const freshDatabase = async (): Promise<DeliveryDatabase.DatabaseOptions> => {
+  if (!postgres) return { kind: "sqlite", filename: freshSqliteFile() }
+  const schema = `linecast_relay_bench_${process.pid}_${schemas.length}`
+  await onDatabase(`CREATE SCHEMA ${schema}`)
+  schemas.push(schema)
+  const url = new URL(databaseUrl)
+  url.searchParams.set("options", `-c search_path=${schema}`)
+  return { kind: "postgres", url: Redacted.make(url.toString()) }
+}
+
+/** The relay on delivery over a fresh database; `held`: delivery admits no workflow. */
 const relayRounds = async (label: string, held: boolean): Promise<Measured> => {
+  const database = await freshDatabase()
   // Entities get a second to finish at the stop (the default 15 s only lengthens the run, not a figure).
-  const database = { kind: "sqlite", filename: freshSqliteFile() } as const
   const deliveryOptions: Delivery.DeliveryOptions = {
     ledger: { exemptPortals: ["default"] },
     sharding: { entityTerminationTimeout: "1 second" }
@@ -198,11 +222,17 @@ const relay = await relayRounds("relay", false)
 const bare = better(bareBefore, await bareRounds("bare grammY bot, again", Math.max(1, Math.floor(rounds / 2))))
 await telegram.close()
 await portal.close()
+if (admin !== undefined) {
+  for (const schema of schemas) await onDatabase(`DROP SCHEMA IF EXISTS ${schema} CASCADE`)
+  await admin.dispose()
+}
 
 const ratio = relay.perSecond / bare.perSecond
 const heldRatio = held.perSecond / bare.perSecond
 say(`ran ${(performance.now() / 1000).toFixed(1)} s`)
-say(`relay / bare: ${ratio.toFixed(2)}x (goal >= 0.7x); workflows held: ${heldRatio.toFixed(2)}x`)
+say(
+  `relay / bare: ${ratio.toFixed(2)}x (goal >= 0.7x); workflows held: ${heldRatio.toFixed(2)}x (delivery on ${postgres ? "PostgreSQL" : "SQLite"})`
+)
 const rounded = (value: number) => Math.round(value * 100) / 100
 if (json) {
   const figures = {

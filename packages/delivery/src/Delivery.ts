@@ -71,8 +71,17 @@ export const layer = (options: DeliveryOptions = {}) => {
     Layer.provideMerge(Admission.layer)
   )
   const portals = PortalEntity.layer({ ...PortalEntity.defaultOptions, ...options.portals })
-  const workflow = DeliveryWorkflow.layer({ ...defaultAdvanceOptions, ...options.retries })
-  const delivery = Outbox.layerWith(options.outbox ?? {}).pipe(
+  const advanceOptions = { ...defaultAdvanceOptions, ...options.retries }
+  const workflow = Layer.merge(DeliveryWorkflow.layer(advanceOptions), DeliveryWorkflow.layerSteps(advanceOptions))
+  // First steps still running at a stop get the time the engine gives its entities.
+  const stopTimeoutMs =
+    options.sharding?.entityTerminationTimeout === undefined
+      ? undefined
+      : Duration.toMillis(options.sharding.entityTerminationTimeout)
+  const delivery = Outbox.layerWith({
+    ...(stopTimeoutMs === undefined ? {} : { stopTimeoutMs }),
+    ...options.outbox
+  }).pipe(
     Layer.provideMerge(workflow),
     Layer.provideMerge(Layer.mergeAll(portals, PortalSender.layer, RecipientEntity.layer, RecipientLedger.layer)),
     Layer.provideMerge(engine),

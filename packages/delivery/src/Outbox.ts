@@ -134,6 +134,8 @@ export interface OutboxOptions {
   readonly admittedPerPortal: number
   /** Workflows running at once across all portals. */
   readonly admittedTotal: number
+  /** At a stop, how long entries' first steps still running are waited for before they are cut off. */
+  readonly stopTimeoutMs: number
 }
 
 /**
@@ -148,7 +150,8 @@ export const defaultOptions: OutboxOptions = {
   // memory a process once took is not all given back. More keeps the portal's next calls fuller (see
   // packages/bench/results.md, d2) at that price.
   admittedPerPortal: 100,
-  admittedTotal: 2_000
+  admittedTotal: 2_000,
+  stopTimeoutMs: 15_000
 }
 
 let sequence = 0
@@ -325,7 +328,8 @@ export const make = (options: OutboxOptions = defaultOptions) =>
       limits: { perPortal: options.admittedPerPortal, total: options.admittedTotal },
       startConcurrency: options.startConcurrency,
       sweepIntervalMs: options.sweepIntervalMs,
-      stallMs: options.stallMs
+      stallMs: options.stallMs,
+      stopTimeoutMs: options.stopTimeoutMs
     })
     return yield* makeWith(dispatch.lend)
   })

@@ -54,6 +54,33 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       expect((await Effect.runPromise(Metric.value(DeliveryMetrics.enqueued))).count - enqueuedBefore).toBe(1)
     })
 
+    it("sends a message with its first step alone, and makes a workflow only of one that has to wait", async () => {
+      const database = await freshDatabase(kind)
+      suite.runtime = startDelivery(suite.emulator, database)
+      // The engine's own record of workflow executions (read on a connection of its own): one entity a workflow.
+      const reader = ManagedRuntime.make(DeliveryDatabase.layer(database))
+      const workflows = () =>
+        reader.runPromise(
+          Effect.flatMap(SqlClient.SqlClient, (sql) =>
+            sql<{ n: number | string }>`SELECT COUNT(DISTINCT entity_id) AS n FROM cluster_messages
+              WHERE entity_type = 'Workflow/linecast/Delivery'`.pipe(Effect.map((rows) => Number(rows[0]?.n ?? 0)))
+          )
+        )
+      const plain = await enqueue("no waiting", 2, { idempotencyKey: "first-step-1" })
+      await waitFor(suite.runtime, plain.entry.id, (entry) => entry.state === "sent")
+      expect(await workflows()).toBe(0)
+      // The window is now closed: the next one waits for it, as a workflow that begins with the wait.
+      const later = await enqueue("after the window", 2, { idempotencyKey: "first-step-2" })
+      await waitFor(suite.runtime, later.entry.id, (entry) => entry.state === "deferred")
+      await expect.poll(workflows).toBe(1)
+      await waitFor(suite.runtime, later.entry.id, (entry) => entry.state === "sent")
+      expect(inboxTexts(2)).toEqual(["no waiting", "after the window"])
+      await expect
+        .poll(() => suite.runtime!.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts)))
+        .toEqual({ waiting: 0, admitted: 0 })
+      await reader.dispose()
+    })
+
     it("defers a second message to the same recipient until the window opens", async () => {
       suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       const first = await enqueue("first", 3, { idempotencyKey: "a" })
@@ -326,6 +353,47 @@ describe("delivery: bad input and restarts", () => {
     await waitFor(suite.runtime, "stored-only", (entry) => entry.state === "sent")
     expect(inboxTexts(6)).toEqual(["stored, never started"])
     // At rest, the entry gave its place back.
+    await expect
+      .poll(() => suite.runtime!.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts)))
+      .toEqual({ waiting: 0, admitted: 0 })
+  })
+
+  it("starts the workflow of an entry whose first step had to wait and whose runner died before starting it", async () => {
+    const database = await freshDatabase("sqlite")
+    // The state a first step leaves when its runner dies between its answer ("wait for the window") and the start of
+    // its workflow: the entry deferred, its place still admitted (a first step gives it back only after).
+    const storage = ManagedRuntime.make(
+      Layer.merge(OutboxStore.layer, Admission.layer).pipe(Layer.provide(DeliveryDatabase.layer(database)))
+    )
+    const now = Date.now()
+    await storage.runPromise(
+      Effect.gen(function* () {
+        const store = yield* OutboxStore.OutboxStore
+        const admission = yield* Admission.Admission
+        yield* store.insert({
+          id: "waited-alone",
+          idempotencyKey: "waited-alone",
+          portal: "demo",
+          message: message(4, "deferred, then its runner died"),
+          policy: "defer",
+          state: "deferred",
+          nextAllowedAt: now + 500,
+          attempts: 0,
+          generation: 0,
+          createdAt: now,
+          updatedAt: now,
+          version: 0
+        })
+        yield* admission.add([
+          { entryId: "waited-alone", generation: 0, portal: "demo", recipient: "4/line", readyAt: now }
+        ])
+        expect(yield* admission.admit({ perPortal: 10, total: 10 }, now)).toHaveLength(1)
+      })
+    )
+    await storage.dispose()
+    suite.runtime = startDelivery(suite.emulator, database, { outbox: { stallMs: 300, sweepIntervalMs: 200 } })
+    await waitFor(suite.runtime, "waited-alone", (entry) => entry.state === "sent")
+    expect(inboxTexts(4)).toEqual(["deferred, then its runner died"])
     await expect
       .poll(() => suite.runtime!.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts)))
       .toEqual({ waiting: 0, admitted: 0 })

@@ -1,16 +1,24 @@
 /**
- * The dispatcher, one per runner: admits waiting entries as their portals have room and starts their
- * workflows, and looks after admitted work that stopped moving. It runs whenever something was added
- * or a place freed on this runner, and every `sweepIntervalMs` for what other runners did.
+ * The dispatcher, one per runner: admits waiting entries as their portals have room and runs their
+ * first step at once (most messages are sent by it), starting an entry's durable workflow only when it
+ * has to wait; and it looks after admitted work that stopped moving. It runs whenever something was
+ * added or a place freed on this runner, and every `sweepIntervalMs` for what other runners did.
+ *
+ * A first step keeps its entry's place in admission until the step is done, or, when the entry has to
+ * wait, until its workflow has started: whatever happens to this runner in between, the entry is still
+ * admitted, and a stall sweep (this runner's after a restart, or another's) starts its workflow.
  */
 import { WorkflowEngine } from "@effect/workflow"
+import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberSet from "effect/FiberSet"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { AdmissionKey, AdmissionLimits } from "../Admission.js"
 import { Admission } from "../Admission.js"
-import { DeliveryWorkflow } from "../DeliveryWorkflow.js"
+import { DeliverySteps, DeliveryWorkflow } from "../DeliveryWorkflow.js"
 import { resting } from "../OutboxEntry.js"
 import { OutboxStore } from "../OutboxStore.js"
 
@@ -22,6 +30,8 @@ export interface DispatcherOptions {
   readonly sweepIntervalMs: number
   /** Admitted work that has not moved for this long has its workflow started and resumed again. */
   readonly stallMs: number
+  /** At a stop, how long first steps still running are waited for before they are cut off. */
+  readonly stopTimeoutMs: number
 }
 
 /** How often `enqueue` lends the dispatcher a hand. */
@@ -39,8 +49,8 @@ export const run = (options: DispatcherOptions) =>
 
     // A start that fails goes back to waiting, for the next dispatch; if even that cannot be written, the stall
     // sweep starts it again.
-    const execute = (key: AdmissionKey) =>
-      DeliveryWorkflow.execute(key, { discard: true }).pipe(
+    const startWorkflow = (key: AdmissionKey, delayMs?: number) =>
+      DeliveryWorkflow.execute(delayMs === undefined ? key : { ...key, delayMs }, { discard: true }).pipe(
         withEngine,
         Effect.catchAllCause((cause) =>
           Effect.zipRight(
@@ -49,6 +59,60 @@ export const run = (options: DispatcherOptions) =>
           )
         )
       )
+
+    // The first step, outside the engine. The places it gives back are held until it is done, and, when the
+    // entry has to wait, until its workflow (which begins with that wait) has started.
+    const steps = yield* Effect.serviceOption(DeliverySteps)
+    const running = yield* FiberSet.make()
+    yield* Effect.addFinalizer(() =>
+      FiberSet.size(running).pipe(
+        Effect.flatMap((size) =>
+          size === 0
+            ? Effect.void
+            : Effect.timeout(FiberSet.awaitEmpty(running), Duration.millis(options.stopTimeoutMs)).pipe(Effect.ignore)
+        )
+      )
+    )
+    // Places of first steps still running, touched while they run: no stall sweep (this runner's or another's)
+    // takes a slow step (a full bucket, a slow portal) for a lost one and starts a second step beside it.
+    const inFlight = new Map<string, AdmissionKey>()
+    const nameOf = (key: AdmissionKey) => `${key.entryId}/${key.generation}`
+    yield* Effect.forkScoped(
+      Effect.flatMap(Clock.currentTimeMillis, (now) =>
+        inFlight.size === 0 ? Effect.void : admission.touch([...inFlight.values()], now)
+      ).pipe(Effect.ignoreLogged, Effect.repeat(Schedule.spaced(Duration.millis(Math.max(100, options.stallMs / 3)))))
+    )
+    const firstStep = (key: AdmissionKey) =>
+      Option.match(steps, {
+        onNone: () => startWorkflow(key),
+        onSome: ({ step }) =>
+          Effect.gen(function* () {
+            inFlight.set(nameOf(key), key)
+            const held: Array<AdmissionKey> = []
+            const holding = Admission.of({
+              ...admission,
+              release: (keys) => Effect.sync(() => void held.push(...keys))
+            })
+            const next = yield* step(key, holding).pipe(
+              Effect.catchAllCause((cause) =>
+                // Cut off by a stop: the place stays admitted, for the next start's stall sweep. Failed: the
+                // workflow runs it again (a step is safe to run twice).
+                Cause.isInterruptedOnly(cause)
+                  ? Effect.failCause(cause)
+                  : Effect.as(Effect.logWarning("a first delivery step failed; its workflow takes over", cause), {
+                      _tag: "Wait",
+                      delayMs: 0
+                    } as const)
+              )
+            )
+            if (next._tag === "Wait") yield* startWorkflow(key, next.delayMs)
+            yield* admission.release(held).pipe(Effect.ignoreLogged)
+          }).pipe(
+            Effect.ensuring(Effect.sync(() => inFlight.delete(nameOf(key)))),
+            FiberSet.run(running),
+            Effect.asVoid
+          )
+      })
 
     const scope = yield* Effect.scope
     /**
@@ -61,7 +125,7 @@ export const run = (options: DispatcherOptions) =>
         admitted.length === 0
           ? Effect.void
           : Effect.forkIn(
-              Effect.forEach(admitted, execute, { concurrency: options.startConcurrency, discard: true }),
+              Effect.forEach(admitted, firstStep, { concurrency: options.startConcurrency, discard: true }),
               scope
             )
       ),
@@ -86,11 +150,12 @@ export const run = (options: DispatcherOptions) =>
       )
     )
 
-    // Work that stopped moving: the engine can lose track of an execution when its runner or database
-    // connection dies at the wrong moment. Start (if it never was) and resume (if suspended) its workflow.
+    // Work that stopped moving: a first step whose runner died, or an execution the engine lost track of (its
+    // runner or database connection died at the wrong moment). Start (if it never was) and resume (if suspended)
+    // its workflow.
     const nudge = (key: AdmissionKey) =>
       Effect.zipRight(
-        execute(key),
+        startWorkflow(key),
         Effect.flatMap(DeliveryWorkflow.executionId(key), (id) => DeliveryWorkflow.resume(id)).pipe(
           withEngine,
           Effect.ignoreLogged
@@ -105,14 +170,21 @@ export const run = (options: DispatcherOptions) =>
       const byId = new Map(entries.map((entry) => [entry.id, entry]))
       const gone: Array<AdmissionKey> = []
       const stalled: Array<AdmissionKey> = []
+      // At rest but still admitted: a first step that had to wait and whose runner died before its workflow
+      // started (it gives its place back only after). Its workflow is started (harmless if it runs), then the place.
+      const waiting: Array<AdmissionKey> = []
       for (const key of admitted) {
         const entry = byId.get(key.entryId)
-        if (entry === undefined || entry.generation !== key.generation || resting(entry.state)) gone.push(key)
+        if (entry === undefined || entry.generation !== key.generation) gone.push(key)
+        else if (resting(entry.state)) {
+          if (entry.state === "deferred" || entry.state === "ambiguous") waiting.push(key)
+          gone.push(key)
+        }
         // A message scheduled for later is waiting, not stalled.
         else if (entry.updatedAt < before && (entry.notBefore ?? 0) <= now) stalled.push(key)
       }
+      yield* Effect.forEach([...waiting, ...stalled], nudge, { concurrency: options.startConcurrency, discard: true })
       yield* admission.release(gone)
-      yield* Effect.forEach(stalled, nudge, { concurrency: options.startConcurrency, discard: true })
       // Looked at: the next sweep goes on with others.
       yield* admission.touch(
         admitted.filter((key) => !gone.includes(key)),

@@ -1,7 +1,7 @@
 /**
  * Delivery's runner in a worker thread of this process, and the outbox in this thread: an adapter
  * (the Telegram relay, the CRM listener) takes its input in and answers at once, while the engine's
- * work (about 10 ms of CPU for each message it delivers, see packages/bench/results.md) runs on
+ * work (about 6–7 ms of CPU for each message it delivers, see packages/bench/results.md) runs on
  * another core instead of between the adapter's requests.
  *
  * This thread stores entries and their places in admission (`Delivery.layerIngest`) and wakes the

@@ -5,7 +5,7 @@ import * as Admission from "../src/Admission.js"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import { Outbox } from "../src/Outbox.js"
 import type { Database } from "./harness.js"
-import { channelsFor, deliverySuite, freshDatabase, startDelivery, waitFor } from "./harness.js"
+import { channelsFor, deliverySuite, freshDatabase, startDelivery, startPartnerDelivery, waitFor } from "./harness.js"
 
 const suite = deliverySuite()
 
@@ -158,18 +158,8 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
 
 describe("admission keeps a recipient's messages in order", () => {
   it("delivers one recipient's backlog on a partner (NFR) portal in the order it was accepted", async () => {
-    const partner = suite.emulator.control.createPortal({
-      users: [{ id: 1, name: "Nora" }],
-      webhooks: [{ userId: 1 }],
-      lines: [{}],
-      nfr: true
-    })
-    suite.runtime = startDelivery(
-      suite.emulator,
-      await freshDatabase("sqlite"),
-      { ledger: { exemptPortals: [partner.id] }, outbox: { admittedPerPortal: 20 } },
-      channelsFor(suite.emulator, [{ id: partner.id }])
-    )
+    const { partner, runtime } = await startPartnerDelivery(suite.emulator, { outbox: { admittedPerPortal: 20 } })
+    suite.runtime = runtime
     const texts = Array.from({ length: 8 }, (_, index) => `message ${index + 1}`)
     const accepted = await suite.runtime.runPromise(
       Effect.flatMap(Outbox, (outbox) =>

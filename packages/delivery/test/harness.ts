@@ -110,6 +110,23 @@ export const startDelivery = (
 
 export type DeliveryRuntime = ReturnType<typeof startDelivery>
 
+/** A partner (NFR) portal with one user (1, Nora), and delivery over a fresh SQLite file that knows it has no weekly rule. */
+export const startPartnerDelivery = async (emulator: RunningPortalEmulator, options: DeliveryOptions = {}) => {
+  const partner = emulator.control.createPortal({
+    users: [{ id: 1, name: "Nora" }],
+    webhooks: [{ userId: 1 }],
+    lines: [{}],
+    nfr: true
+  })
+  const runtime = startDelivery(
+    emulator,
+    await freshDatabase("sqlite"),
+    { ...options, ledger: { exemptPortals: [partner.id], ...options.ledger } },
+    channelsFor(emulator, [{ id: partner.id }])
+  )
+  return { partner, runtime }
+}
+
 /** Polls an entry until `done` holds for it; fails the test after `timeoutMs` (not a timing assertion). */
 export const waitFor = async (
   runtime: DeliveryRuntime,

@@ -7,10 +7,19 @@ import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import * as DeliveryMetrics from "../src/DeliveryMetrics.js"
 import { advance } from "../src/internal/advance.js"
 import { type EnqueueOptions, Outbox } from "../src/Outbox.js"
+import type { OutboxEntry } from "../src/OutboxEntry.js"
 import * as OutboxStore from "../src/OutboxStore.js"
 import { PortalSender } from "../src/PortalSender.js"
 import type { Database } from "./harness.js"
-import { channelsFor, deliverySuite, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
+import {
+  channelsFor,
+  deliverySuite,
+  freshDatabase,
+  startDelivery,
+  startPartnerDelivery,
+  waitFor,
+  windowSeconds
+} from "./harness.js"
 
 const suite = deliverySuite({
   started: (emulator) => emulator.control.configure("demo", { weeklyWindowSeconds: windowSeconds }),
@@ -36,6 +45,38 @@ const enqueue = (
   )
 
 const inboxTexts = (userId: number) => suite.emulator.control.inbox("demo", userId).map((received) => received.message)
+
+/** An entry and its place in admission, admitted, with no runner: what a runner that died at the wrong moment leaves. */
+const storeAdmitted = async (
+  database: DeliveryDatabase.DatabaseOptions,
+  entry: Pick<OutboxEntry, "id" | "message" | "state"> & Partial<OutboxEntry>
+) => {
+  const storage = ManagedRuntime.make(
+    Layer.merge(OutboxStore.layer, Admission.layer).pipe(Layer.provide(DeliveryDatabase.layer(database)))
+  )
+  const now = Date.now()
+  await storage.runPromise(
+    Effect.gen(function* () {
+      const store = yield* OutboxStore.OutboxStore
+      const admission = yield* Admission.Admission
+      yield* store.insert({
+        idempotencyKey: entry.id,
+        portal: "demo",
+        policy: "defer",
+        attempts: 0,
+        generation: 0,
+        createdAt: now,
+        updatedAt: now,
+        version: 0,
+        ...entry
+      })
+      const recipient = Admission.recipientKey(entry.message.lineCode, entry.message.userId)
+      yield* admission.add([{ entryId: entry.id, generation: 0, portal: "demo", recipient, readyAt: now }])
+      expect(yield* admission.admit({ perPortal: 10, total: 10 }, now)).toEqual([{ entryId: entry.id, generation: 0 }])
+    })
+  )
+  await storage.dispose()
+}
 
 for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Database>) {
   describe(`delivery on ${kind}`, () => {
@@ -242,18 +283,8 @@ describe("delivery: bad input and restarts", () => {
   })
 
   it("leaves an ambiguous entry of a partner (NFR) portal to the operator, whatever step finds it", async () => {
-    const partner = suite.emulator.control.createPortal({
-      users: [{ id: 1, name: "Nora" }],
-      webhooks: [{ userId: 1 }],
-      lines: [{}],
-      nfr: true
-    })
-    suite.runtime = startDelivery(
-      suite.emulator,
-      await freshDatabase("sqlite"),
-      { ledger: { exemptPortals: [partner.id] } },
-      channelsFor(suite.emulator, [{ id: partner.id }])
-    )
+    const { partner, runtime } = await startPartnerDelivery(suite.emulator)
+    suite.runtime = runtime
     const now = Date.now()
     const inbox = () => suite.emulator.control.inbox(partner.id, 1).map((received) => received.message)
     const stray = await suite.runtime.runPromise(
@@ -318,37 +349,9 @@ describe("delivery: bad input and restarts", () => {
 
   it("starts an admitted entry whose workflow never started (a crash between the two) with the stall sweep", async () => {
     const database = await freshDatabase("sqlite")
-    // The entry and its place in admission are written together; admitted, then the process dies before
-    // the engine took the start.
-    const storage = ManagedRuntime.make(
-      Layer.merge(OutboxStore.layer, Admission.layer).pipe(Layer.provide(DeliveryDatabase.layer(database)))
-    )
-    const now = Date.now()
-    await storage.runPromise(
-      Effect.gen(function* () {
-        const store = yield* OutboxStore.OutboxStore
-        const admission = yield* Admission.Admission
-        yield* store.insert({
-          id: "stored-only",
-          idempotencyKey: "stored-only",
-          portal: "demo",
-          message: message(6, "stored, never started"),
-          policy: "defer",
-          state: "queued",
-          attempts: 0,
-          generation: 0,
-          createdAt: now,
-          updatedAt: now,
-          version: 0
-        })
-        yield* admission.add([
-          { entryId: "stored-only", generation: 0, portal: "demo", recipient: "6/line", readyAt: now }
-        ])
-        const admitted = yield* admission.admit({ perPortal: 10, total: 10 }, now)
-        expect(admitted).toEqual([{ entryId: "stored-only", generation: 0 }])
-      })
-    )
-    await storage.dispose()
+    // The entry and its place in admission are written together; admitted, then the process dies before its
+    // first step ran.
+    await storeAdmitted(database, { id: "stored-only", message: message(6, "stored, never started"), state: "queued" })
     suite.runtime = startDelivery(suite.emulator, database, { outbox: { stallMs: 300, sweepIntervalMs: 200 } })
     await waitFor(suite.runtime, "stored-only", (entry) => entry.state === "sent")
     expect(inboxTexts(6)).toEqual(["stored, never started"])
@@ -362,35 +365,12 @@ describe("delivery: bad input and restarts", () => {
     const database = await freshDatabase("sqlite")
     // The state a first step leaves when its runner dies between its answer ("wait for the window") and the start of
     // its workflow: the entry deferred, its place still admitted (a first step gives it back only after).
-    const storage = ManagedRuntime.make(
-      Layer.merge(OutboxStore.layer, Admission.layer).pipe(Layer.provide(DeliveryDatabase.layer(database)))
-    )
-    const now = Date.now()
-    await storage.runPromise(
-      Effect.gen(function* () {
-        const store = yield* OutboxStore.OutboxStore
-        const admission = yield* Admission.Admission
-        yield* store.insert({
-          id: "waited-alone",
-          idempotencyKey: "waited-alone",
-          portal: "demo",
-          message: message(4, "deferred, then its runner died"),
-          policy: "defer",
-          state: "deferred",
-          nextAllowedAt: now + 500,
-          attempts: 0,
-          generation: 0,
-          createdAt: now,
-          updatedAt: now,
-          version: 0
-        })
-        yield* admission.add([
-          { entryId: "waited-alone", generation: 0, portal: "demo", recipient: "4/line", readyAt: now }
-        ])
-        expect(yield* admission.admit({ perPortal: 10, total: 10 }, now)).toHaveLength(1)
-      })
-    )
-    await storage.dispose()
+    await storeAdmitted(database, {
+      id: "waited-alone",
+      message: message(4, "deferred, then its runner died"),
+      state: "deferred",
+      nextAllowedAt: Date.now() + 500
+    })
     suite.runtime = startDelivery(suite.emulator, database, { outbox: { stallMs: 300, sweepIntervalMs: 200 } })
     await waitFor(suite.runtime, "waited-alone", (entry) => entry.state === "sent")
     expect(inboxTexts(4)).toEqual(["deferred, then its runner died"])

@@ -122,7 +122,7 @@ export declare namespace Outbox {
 export interface OutboxOptions {
   /** How often the dispatcher looks for work other runners made ready, and the stall sweep runs. */
   readonly sweepIntervalMs: number
-  /** Workflows handed to the engine at once. */
+  /** Admitted entries started at once (first steps forked, or workflows handed to the engine). */
   readonly startConcurrency: number
   /**
    * Admitted work (`queued` or `sending`) that has not moved for this long has its workflow started and
@@ -130,9 +130,9 @@ export interface OutboxOptions {
    * database connection dies at the wrong moment.
    */
   readonly stallMs: number
-  /** Workflows of one portal running at once; the rest of its queue waits as rows (see `Admission`). */
+  /** Entries of one portal in progress at once (first steps and workflows); the rest of its queue waits as rows (see `Admission`). */
   readonly admittedPerPortal: number
-  /** Workflows running at once across all portals. */
+  /** Entries in progress at once across all portals. */
   readonly admittedTotal: number
   /** At a stop, how long entries' first steps still running are waited for before they are cut off. */
   readonly stopTimeoutMs: number

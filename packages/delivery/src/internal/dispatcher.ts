@@ -24,7 +24,7 @@ import { OutboxStore } from "../OutboxStore.js"
 
 export interface DispatcherOptions {
   readonly limits: AdmissionLimits
-  /** Workflows handed to the engine at once. */
+  /** Admitted entries started at once (first steps forked, or workflows handed to the engine). */
   readonly startConcurrency: number
   /** How often the dispatcher looks without being told to, and the stall sweep runs. */
   readonly sweepIntervalMs: number

@@ -5,7 +5,15 @@ import * as Admission from "../src/Admission.js"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import { Outbox } from "../src/Outbox.js"
 import type { Database } from "./harness.js"
-import { channelsFor, deliverySuite, freshDatabase, startDelivery, startPartnerDelivery, waitFor } from "./harness.js"
+import {
+  admissionCounts,
+  channelsFor,
+  deliverySuite,
+  freshDatabase,
+  startDelivery,
+  startPartnerDelivery,
+  waitFor
+} from "./harness.js"
 
 const suite = deliverySuite()
 
@@ -72,9 +80,7 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       expect(mostAdmitted).toBeGreaterThan(0)
       expect(suite.emulator.control.counters(slow.id).accepted).toBe(backlog)
       for (const user of users) expect(suite.emulator.control.inbox(slow.id, user.id)).toHaveLength(1)
-      await expect
-        .poll(() => suite.runtime!.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts)))
-        .toEqual({ waiting: 0, admitted: 0 })
+      await expect.poll(() => admissionCounts(suite.runtime!)).toEqual({ waiting: 0, admitted: 0 })
     })
   })
 }

@@ -10,6 +10,7 @@ import { OpenChannel, PortalAuth, RateBudget, RetryPolicy, TokenStore } from "@l
 import type { RunningPortalEmulator } from "@linecast/testkit"
 import { startPortalEmulator } from "@linecast/testkit"
 import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import * as Admission from "../src/Admission.js"
 import type { DeliveryOptions } from "../src/Delivery.js"
 import * as Delivery from "../src/Delivery.js"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
@@ -109,6 +110,10 @@ export const startDelivery = (
   )
 
 export type DeliveryRuntime = ReturnType<typeof startDelivery>
+
+/** How many entries wait in admission and how many are admitted. */
+export const admissionCounts = (runtime: DeliveryRuntime) =>
+  runtime.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts))
 
 /** A partner (NFR) portal with one user (1, Nora), and delivery over a fresh SQLite file that knows it has no weekly rule. */
 export const startPartnerDelivery = async (emulator: RunningPortalEmulator, options: DeliveryOptions = {}) => {

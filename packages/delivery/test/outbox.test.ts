@@ -12,6 +12,7 @@ import * as OutboxStore from "../src/OutboxStore.js"
 import { PortalSender } from "../src/PortalSender.js"
 import type { Database } from "./harness.js"
 import {
+  admissionCounts,
   channelsFor,
   deliverySuite,
   freshDatabase,
@@ -116,9 +117,7 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       await expect.poll(workflows).toBe(1)
       await waitFor(suite.runtime, later.entry.id, (entry) => entry.state === "sent")
       expect(inboxTexts(2)).toEqual(["no waiting", "after the window"])
-      await expect
-        .poll(() => suite.runtime!.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts)))
-        .toEqual({ waiting: 0, admitted: 0 })
+      await expect.poll(() => admissionCounts(suite.runtime!)).toEqual({ waiting: 0, admitted: 0 })
       await reader.dispose()
     })
 
@@ -347,7 +346,7 @@ describe("delivery: bad input and restarts", () => {
     expect(await suite.runtime.runPromise(Effect.flatMap(Outbox, (outbox) => outbox.count()))).toBe(0)
   })
 
-  it("starts an admitted entry whose workflow never started (a crash between the two) with the stall sweep", async () => {
+  it("sends an admitted entry whose first step never ran (a crash between the two) with the stall sweep", async () => {
     const database = await freshDatabase("sqlite")
     // The entry and its place in admission are written together; admitted, then the process dies before its
     // first step ran.
@@ -356,9 +355,7 @@ describe("delivery: bad input and restarts", () => {
     await waitFor(suite.runtime, "stored-only", (entry) => entry.state === "sent")
     expect(inboxTexts(6)).toEqual(["stored, never started"])
     // At rest, the entry gave its place back.
-    await expect
-      .poll(() => suite.runtime!.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts)))
-      .toEqual({ waiting: 0, admitted: 0 })
+    await expect.poll(() => admissionCounts(suite.runtime!)).toEqual({ waiting: 0, admitted: 0 })
   })
 
   it("starts the workflow of an entry whose first step had to wait and whose runner died before starting it", async () => {
@@ -374,9 +371,7 @@ describe("delivery: bad input and restarts", () => {
     suite.runtime = startDelivery(suite.emulator, database, { outbox: { stallMs: 300, sweepIntervalMs: 200 } })
     await waitFor(suite.runtime, "waited-alone", (entry) => entry.state === "sent")
     expect(inboxTexts(4)).toEqual(["deferred, then its runner died"])
-    await expect
-      .poll(() => suite.runtime!.runPromise(Effect.flatMap(Admission.Admission, (admission) => admission.counts)))
-      .toEqual({ waiting: 0, admitted: 0 })
+    await expect.poll(() => admissionCounts(suite.runtime!)).toEqual({ waiting: 0, admitted: 0 })
   })
 
   it("picks deferred work up again after a restart", async () => {

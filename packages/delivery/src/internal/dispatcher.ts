@@ -14,7 +14,6 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as FiberSet from "effect/FiberSet"
-import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type { AdmissionKey, AdmissionLimits } from "../Admission.js"
 import { Admission } from "../Admission.js"
@@ -62,7 +61,7 @@ export const run = (options: DispatcherOptions) =>
 
     // The first step, outside the engine. The places it gives back are held until it is done, and, when the
     // entry has to wait, until its workflow (which begins with that wait) has started.
-    const steps = yield* Effect.serviceOption(DeliverySteps)
+    const { step } = yield* DeliverySteps
     const running = yield* FiberSet.make()
     yield* Effect.addFinalizer(() =>
       FiberSet.size(running).pipe(
@@ -83,40 +82,32 @@ export const run = (options: DispatcherOptions) =>
       ).pipe(Effect.ignoreLogged, Effect.repeat(Schedule.spaced(Duration.millis(Math.max(100, options.stallMs / 3)))))
     )
     const firstStep = (key: AdmissionKey) =>
-      Option.match(steps, {
-        onNone: () => startWorkflow(key),
-        onSome: ({ step }) =>
-          Effect.gen(function* () {
-            inFlight.set(nameOf(key), key)
-            const held: Array<AdmissionKey> = []
-            const holding = Admission.of({
-              ...admission,
-              release: (keys) => Effect.sync(() => void held.push(...keys))
-            })
-            const next = yield* step(key, holding).pipe(
-              Effect.catchAllCause((cause) =>
-                // Cut off by a stop: the place stays admitted, for the next start's stall sweep. Failed: the
-                // workflow runs it again (a step is safe to run twice).
-                Cause.isInterruptedOnly(cause)
-                  ? Effect.failCause(cause)
-                  : Effect.as(Effect.logWarning("a first delivery step failed; its workflow takes over", cause), {
-                      _tag: "Wait",
-                      delayMs: 0
-                    } as const)
-              )
-            )
-            if (next._tag === "Wait") yield* startWorkflow(key, next.delayMs)
-            yield* admission.release(held).pipe(Effect.ignoreLogged)
-          }).pipe(
-            Effect.ensuring(Effect.sync(() => inFlight.delete(nameOf(key)))),
-            FiberSet.run(running),
-            Effect.asVoid
+      Effect.gen(function* () {
+        inFlight.set(nameOf(key), key)
+        const held: Array<AdmissionKey> = []
+        const holding = Admission.of({
+          ...admission,
+          release: (keys) => Effect.sync(() => void held.push(...keys))
+        })
+        const next = yield* step(key, holding).pipe(
+          Effect.catchAllCause((cause) =>
+            // Cut off by a stop: the place stays admitted, for the next start's stall sweep. Failed: the
+            // workflow runs it again (a step is safe to run twice).
+            Cause.isInterruptedOnly(cause)
+              ? Effect.failCause(cause)
+              : Effect.as(Effect.logWarning("a first delivery step failed; its workflow takes over", cause), {
+                  _tag: "Wait",
+                  delayMs: 0
+                } as const)
           )
-      })
+        )
+        if (next._tag === "Wait") yield* startWorkflow(key, next.delayMs)
+        yield* admission.release(held).pipe(Effect.ignoreLogged)
+      }).pipe(Effect.ensuring(Effect.sync(() => inFlight.delete(nameOf(key)))), FiberSet.run(running), Effect.asVoid)
 
     const scope = yield* Effect.scope
     /**
-     * Admits what has room and starts those workflows in the background. `enqueue` calls it too (at most every
+     * Admits what has room and starts those entries (their first steps) in the background. `enqueue` calls it too (at most every
      * `lendEveryMs`): SQLite's single connection is not handed out in order, so a flood of enqueues would keep
      * a separate dispatcher from the database until it ends.
      */

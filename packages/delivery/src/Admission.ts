@@ -128,7 +128,7 @@ const admitLock = 7_245_109_340
 
 /**
  * One index serves the order: waiting rows (admitted_at NULL) by portal and age, admitted ones by age;
- * the other finds a recipient's admitted entry. `recipient` is NULL in rows written before it existed
+ * the others find a recipient's admitted entry, and each recipient's oldest waiting one. `recipient` is NULL in rows written before it existed
  * (each such row counts as a recipient of its own).
  */
 const tables = [
@@ -144,15 +144,18 @@ const tables = [
   "CREATE INDEX IF NOT EXISTS linecast_admission_order ON linecast_admission (admitted_at, portal, ready_at)",
   // Partial: only admitted rows (a few thousand at most), so a waiting row costs this index nothing.
   `CREATE INDEX IF NOT EXISTS linecast_admission_recipient ON linecast_admission (portal, recipient)
-    WHERE admitted_at IS NOT NULL`
+    WHERE admitted_at IS NOT NULL`,
+  // Waiting rows by recipient: each recipient's oldest, when the oldest rows overall are all of busy recipients.
+  `CREATE INDEX IF NOT EXISTS linecast_admission_waiting ON linecast_admission (portal, recipient, ready_at)
+    WHERE admitted_at IS NULL`
 ]
 
 /** Added since the table was first made: a table from an earlier version gains it at start-up. */
 const added = [{ table: "linecast_admission", column: "recipient", type: "TEXT" }] as const
 
 /**
- * Waiting rows read, at most, for each place to fill: the rows of recipients already admitted (or
- * met earlier in the same read) are passed over, and past this many the rest waits for the next round.
+ * Recipients looked at, at most, for each place to fill, when the oldest waiting rows are all of busy
+ * recipients (beyond them, in the order of their keys, the rest waits for a later round).
  */
 const scanPerPlace = 16
 
@@ -165,6 +168,28 @@ const keyOf = (row: { readonly entry_id: string; readonly generation: number | s
   generation: Number(row.generation)
 })
 
+interface Candidate {
+  readonly entry_id: string
+  readonly generation: number | string
+  readonly recipient: string | null
+  readonly ready_at: number | string
+}
+
+/** Up to `count` rows in the order given, one a recipient, none of a recipient in `busy`. */
+const pick = (rows: ReadonlyArray<Candidate>, busy: ReadonlySet<string | null>, count: number) => {
+  const seen = new Set(busy)
+  const chosen: Array<AdmissionKey> = []
+  for (const row of rows) {
+    if (chosen.length >= count) break
+    if (row.recipient !== null) {
+      if (seen.has(row.recipient)) continue
+      seen.add(row.recipient)
+    }
+    chosen.push(keyOf(row))
+  }
+  return chosen
+}
+
 /**
  * @since 0.1.0
  * @category constructors
@@ -174,32 +199,58 @@ export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClien
   yield* createTables(migrationLock, tables, added)
   const signal = yield* Queue.sliding<void>(1)
 
+  // The `IN` lets every database find the rows by the primary key (an `OR` of pairs alone was a scan).
   const keys = (list: ReadonlyArray<AdmissionKey>) =>
-    sql.or(list.map((key) => sql`(entry_id = ${key.entryId} AND generation = ${key.generation})`))
+    sql.and([
+      sql.in(
+        "entry_id",
+        list.map((key) => key.entryId)
+      ),
+      sql.or(list.map((key) => sql`(entry_id = ${key.entryId} AND generation = ${key.generation})`))
+    ])
 
-  /** The oldest ready waiting rows whose recipients have nothing admitted, one a recipient, up to `count`. */
+  /**
+   * The oldest ready waiting rows whose recipients have nothing admitted, one a recipient, up to `count`.
+   * First the oldest ready rows, a few more than the places and the recipients already admitted (one index
+   * range, whatever the backlog); when those are mostly of admitted recipients (a few recipients with long
+   * queues ahead of the others), the oldest ready row of each recipient with waiting rows, one seek each,
+   * for a bounded number of recipients. A single query that skipped admitted recipients row by row read
+   * the whole backlog every round.
+   */
   const choose = (portal: string, count: number, now: number) =>
-    Effect.map(
-      sql<{ entry_id: string; generation: number | string; recipient: string | null }>`SELECT entry_id, generation,
-          recipient FROM linecast_admission w
-        WHERE admitted_at IS NULL AND portal = ${portal} AND ready_at <= ${now}
-          AND NOT EXISTS (SELECT 1 FROM linecast_admission a
-            WHERE a.portal = w.portal AND a.recipient = w.recipient AND a.admitted_at IS NOT NULL)
-        ORDER BY ready_at LIMIT ${count * scanPerPlace}`,
-      (rows) => {
-        const seen = new Set<string>()
-        const chosen: Array<AdmissionKey> = []
-        for (const row of rows) {
-          if (chosen.length === count) break
-          if (row.recipient !== null) {
-            if (seen.has(row.recipient)) continue
-            seen.add(row.recipient)
-          }
-          chosen.push(keyOf(row))
-        }
-        return chosen
-      }
-    )
+    Effect.gen(function* () {
+      const admitted = new Set(
+        (yield* sql<{ recipient: string | null }>`SELECT recipient FROM linecast_admission
+          WHERE portal = ${portal} AND admitted_at IS NOT NULL AND recipient IS NOT NULL`).map((row) => row.recipient)
+      )
+      const scan = 2 * count + admitted.size
+      const oldest = yield* sql<Candidate>`SELECT entry_id, generation, recipient, ready_at FROM linecast_admission
+        WHERE admitted_at IS NULL AND portal = ${portal} AND ready_at <= ${now} ORDER BY ready_at LIMIT ${scan}`
+      const chosen = pick(oldest, admitted, count)
+      if (chosen.length === count || oldest.length < scan) return chosen
+      // Each recipient's oldest (the index holds waiting rows only); the outer query finds them by key alone,
+      // which every planner does by the primary key.
+      const heads = yield* sql<Candidate & { readonly admitted_at: number | string | null }>`WITH RECURSIVE
+        recipients(recipient, depth) AS (
+          SELECT MIN(recipient), 1 FROM linecast_admission WHERE admitted_at IS NULL AND portal = ${portal}
+          UNION ALL
+          SELECT (SELECT MIN(recipient) FROM linecast_admission
+              WHERE admitted_at IS NULL AND portal = ${portal} AND recipient > recipients.recipient), depth + 1
+            FROM recipients WHERE recipients.recipient IS NOT NULL AND depth < ${count * scanPerPlace + admitted.size}
+        )
+        SELECT entry_id, generation, recipient, ready_at, admitted_at FROM linecast_admission
+        WHERE entry_id IN (SELECT (SELECT x.entry_id FROM linecast_admission x
+            WHERE x.admitted_at IS NULL AND x.portal = ${portal} AND x.recipient = r.recipient AND x.ready_at <= ${now}
+            ORDER BY x.ready_at LIMIT 1)
+          FROM recipients r WHERE r.recipient IS NOT NULL)`
+      const taken = new Set(chosen.map((key) => key.entryId))
+      const busy = new Set(admitted)
+      for (const row of oldest) if (taken.has(row.entry_id) && row.recipient !== null) busy.add(row.recipient)
+      const others = heads
+        .filter((row) => row.admitted_at === null && !taken.has(row.entry_id))
+        .sort((a, b) => Number(a.ready_at) - Number(b.ready_at))
+      return [...chosen, ...pick(others, busy, count - chosen.length)]
+    })
 
   // Chosen first, then admitted by key: the conditional update admits each row once across runners.
   const admitPortal = (portal: string, count: number, now: number) =>

@@ -130,6 +130,41 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       await runtime.dispose()
     })
 
+    it("finds the recipients waiting behind a long queue of one busy recipient's entries, oldest first", async () => {
+      const runtime = await admissionOn(kind)
+      const now = Date.now()
+      const row = (entryId: string, userId: number, readyAt: number) => ({
+        entryId,
+        generation: 0,
+        portal: "demo",
+        recipient: Admission.recipientKey("line", userId),
+        readyAt
+      })
+      const admitted = await runtime.runPromise(
+        Effect.gen(function* () {
+          const admission = yield* Admission.Admission
+          // Far more of Boris's entries ahead than one round reads, then Dana's, then Carla's; Erin's comes later.
+          yield* admission.add(
+            Array.from({ length: 400 }, (_, index) => row(`boris-${index}`, 2, now - 10_000 + index))
+          )
+          yield* admission.add([row("carla-1", 3, now - 100), row("dana-1", 4, now - 200)])
+          const admit = (perPortal: number) =>
+            Effect.map(admission.admit({ perPortal, total: 100 }, now), (keys) => keys.map((key) => key.entryId).sort())
+          const rounds: Array<ReadonlyArray<string>> = []
+          rounds.push(yield* admit(2))
+          rounds.push(yield* admit(3))
+          yield* admission.release([{ entryId: "dana-1", generation: 0 }])
+          rounds.push(yield* admit(3))
+          yield* admission.add([row("erin-1", 5, now - 1)])
+          rounds.push(yield* admit(3))
+          return rounds
+        })
+      )
+      // Boris's oldest first, then the others' in their age order; nothing while everyone waiting is busy.
+      expect(admitted).toEqual([["boris-0", "dana-1"], ["carla-1"], [], ["erin-1"]])
+      await runtime.dispose()
+    })
+
     it("gives a table made by the version before it its recipient column, and still admits the old rows", async () => {
       const database = await freshDatabase(kind)
       const older = ManagedRuntime.make(DeliveryDatabase.layer(database))

@@ -9,7 +9,6 @@
 
 import type * as SqlClient from "@effect/sql/SqlClient"
 import type { Attachment, BitrixError } from "@linecast/core"
-import type { OutboxEntry } from "@linecast/delivery"
 import { Outbox, OutboxStore, PortalChannels } from "@linecast/delivery"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
@@ -123,45 +122,35 @@ const itemOf = ({ request, recipient }: Copy): Outbox.EnqueueItem => ({
 const windowKey = (target: RelayTarget, userId: number) => `${target.portal}\u0000${target.lineCode}\u0000${userId}`
 
 /**
- * Relays several messages together (the updates that arrived at once): enqueues each draft for
- * each of its recipients in one `enqueueMany` (one transaction, in the order given, so a chat's
- * messages keep their order), then registers every report still owed in one statement, and answers
- * what delivery accepted for each message, without waiting for the sends: queued, deferred until
- * the recipient's window opens (the weekly ledger knows it is closed), to be merged into a digest,
- * refused and why; or, for a re-delivered update whose entry has settled, how it ended. It answers
- * only once the reports are registered, so a sender told "queued" is always told how it ended.
- *
- * @since 0.1.0
- * @category relaying
+ * What delivery accepted for each copy, and the reports still owed: queued, deferred until the recipient's
+ * window opens (the weekly ledger knows it is closed), to be merged into a digest, refused and why; or, for
+ * a re-delivered update whose entry has settled, how it ended.
  */
-export const relayAll = (
-  requests: ReadonlyArray<RelayRequest>
-): Effect.Effect<ReadonlyArray<ReadonlyArray<Outcome>>, never, Outbox.Outbox | SqlClient.SqlClient> =>
+const decide = (
+  copies: ReadonlyArray<Copy>,
+  results: ReadonlyArray<Outbox.EnqueueResult>
+): Effect.Effect<
+  { readonly outcomes: ReadonlyArray<Outcome>; readonly reports: ReadonlyArray<NewReport> },
+  never,
+  Outbox.Outbox
+> =>
   Effect.gen(function* () {
     const outbox = yield* Outbox.Outbox
-    const copies = requests.flatMap((request) => request.recipients.map((recipient): Copy => ({ request, recipient })))
-    // A database that fails the batch refuses every copy in it: nothing of it was stored.
-    const stored = yield* Effect.either(outbox.enqueueMany(copies.map(itemOf)))
-    // What delivery accepted, in plain values: one effect for the batch, not one for each copy.
     const outcomes: Array<Outcome> = []
-    const entries: Array<OutboxEntry.OutboxEntry | undefined> = []
     // The recipients whose copies were queued: their windows are asked about below.
     const asked = new Map<string, { readonly target: RelayTarget; readonly userId: number }>()
     for (const [index, { request, recipient }] of copies.entries()) {
-      const result = Either.isLeft(stored) ? undefined : stored.right[index]
+      const result = results[index]
       if (result === undefined || Either.isLeft(result)) {
-        const error: EnqueueFailure = Either.isLeft(stored)
-          ? stored.left
-          : result === undefined
+        const error: EnqueueFailure =
+          result === undefined
             ? new OutboxStore.OutboxStorageError({ operation: "store", message: "no answer for this copy" })
             : result.left
         outcomes.push(refused(recipient.name, error))
-        entries.push(undefined)
         continue
       }
       const outcome = fromEntry(recipient.name, result.right.entry)
       outcomes.push(outcome)
-      entries.push(result.right.entry)
       if (outcome._tag === "Queued") {
         asked.set(windowKey(request.target, recipient.userId), { target: request.target, userId: recipient.userId })
       }
@@ -179,9 +168,10 @@ export const relayAll = (
     }
     const reports: Array<NewReport> = []
     for (const [index, { request, recipient }] of copies.entries()) {
-      const entry = entries[index]
+      const result = results[index]
+      if (result === undefined || Either.isLeft(result)) continue
+      const entry = result.right.entry
       let outcome = outcomes[index]!
-      if (entry === undefined) continue
       if (outcome._tag === "Queued") {
         const until = windows.get(windowKey(request.target, recipient.userId))
         if (until !== undefined) {
@@ -205,13 +195,39 @@ export const relayAll = (
         })
       }
     }
-    yield* registerAll(reports).pipe(
-      Effect.catchAll((error) =>
-        Effect.logWarning(
-          `no report will follow for entries ${reports.map((report) => report.entryId).join(", ")}: ${error.message}`
-        )
-      )
+    return { outcomes, reports }
+  })
+
+/**
+ * Relays several messages together (the updates that arrived at once): enqueues each draft for
+ * each of its recipients in one `enqueueMany` (in the order given, so a chat's messages keep their
+ * order), registers every report still owed in the same transaction (one commit: an entry is never
+ * stored without the report its sender will be owed), and answers what delivery accepted for each
+ * message (see `decide`), without waiting for the sends.
+ *
+ * @since 0.1.0
+ * @category relaying
+ */
+export const relayAll = (
+  requests: ReadonlyArray<RelayRequest>
+): Effect.Effect<ReadonlyArray<ReadonlyArray<Outcome>>, never, Outbox.Outbox | SqlClient.SqlClient> =>
+  Effect.gen(function* () {
+    const outbox = yield* Outbox.Outbox
+    const copies = requests.flatMap((request) => request.recipients.map((recipient): Copy => ({ request, recipient })))
+    let decided: ReadonlyArray<Outcome> = []
+    const stored = yield* Effect.either(
+      outbox.enqueueMany(copies.map(itemOf), {
+        alongside: (results) =>
+          Effect.flatMap(decide(copies, results), ({ outcomes, reports }) => {
+            decided = outcomes
+            return registerAll(reports)
+          })
+      })
     )
+    // A database that fails the batch refuses every copy in it: nothing of it was stored.
+    const outcomes = Either.isLeft(stored)
+      ? copies.map(({ recipient }) => refused(recipient.name, stored.left))
+      : decided
     // Back into messages: each request's copies are consecutive, in its recipients' order.
     let next = 0
     return requests.map((request) => request.recipients.map(() => outcomes[next++]!))

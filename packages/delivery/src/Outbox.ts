@@ -7,6 +7,7 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import { BitrixError, NetworkMessage } from "@linecast/core"
 import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
@@ -59,6 +60,31 @@ export interface EnqueueItem {
 }
 
 /**
+ * What each item of `enqueueMany` became: its entry (`created` false when its key already held one), or
+ * why it was refused.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EnqueueResult = Either.Either<
+  { readonly entry: OutboxEntry; readonly created: boolean },
+  BitrixError.ValidationError | BitrixError.UserMessageLimitError
+>
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface EnqueueManyOptions<R> {
+  /**
+   * The caller's own writes, in the entries' transaction, given what each item became: stored with them
+   * or not at all, in one commit (an adapter's record of whom to tell how a message ended, say). It runs
+   * on the `SqlClient` delivery runs on; a database failure in it fails the whole call.
+   */
+  readonly alongside?: (results: ReadonlyArray<EnqueueResult>) => Effect.Effect<void, SqlError, R>
+}
+
+/**
  * @since 0.1.0
  * @category tags
  */
@@ -82,19 +108,13 @@ export declare namespace Outbox {
      * `enqueue` for many messages in one transaction (a few statements, one commit): answers, in
      * order, each message's entry or why it was refused (`enqueue`'s rules, item by item; a refused
      * item does not keep the others out). Items that share an idempotency key resolve to the same
-     * entry. Fails as a whole, with nothing stored, when the database does.
+     * entry. Fails as a whole, with nothing stored, when the database does. `alongside` writes the
+     * caller's own rows in the same transaction.
      */
-    readonly enqueueMany: (
-      items: ReadonlyArray<EnqueueItem>
-    ) => Effect.Effect<
-      ReadonlyArray<
-        Either.Either<
-          { readonly entry: OutboxEntry; readonly created: boolean },
-          BitrixError.ValidationError | BitrixError.UserMessageLimitError
-        >
-      >,
-      OutboxStorageError
-    >
+    readonly enqueueMany: <R = never>(
+      items: ReadonlyArray<EnqueueItem>,
+      options?: EnqueueManyOptions<R>
+    ) => Effect.Effect<ReadonlyArray<EnqueueResult>, OutboxStorageError, R>
     readonly get: (id: string) => Effect.Effect<OutboxEntry, EntryNotFoundError | OutboxStorageError>
     readonly list: (query?: OutboxQuery) => Effect.Effect<ReadonlyArray<OutboxEntry>, OutboxStorageError>
     readonly count: (query?: OutboxQuery) => Effect.Effect<number, OutboxStorageError>
@@ -172,7 +192,7 @@ const makeWith = (lend: Effect.Effect<void>) =>
     const sql = yield* SqlClient.SqlClient
     const admission = yield* Admission
     /** Stores entries and their waiting starts together: whatever happens next, a start is not lost. */
-    const withStarts = <A, E>(write: Effect.Effect<A, E>, started: (written: A) => ReadonlyArray<OutboxEntry>) =>
+    const withStarts = <A, E, R>(write: Effect.Effect<A, E, R>, started: (written: A) => ReadonlyArray<OutboxEntry>) =>
       transaction(
         sql,
         "store",
@@ -232,9 +252,10 @@ const makeWith = (lend: Effect.Effect<void>) =>
       })
 
     // One code path for one message and for many: a batch of one costs what `enqueue` always did.
-    const enqueueMany = (
-      items: ReadonlyArray<EnqueueItem>
-    ): Effect.Effect<ReadonlyArray<Either.Either<Accepted, Refused>>, OutboxStorageError> =>
+    const enqueueMany = <R = never>(
+      items: ReadonlyArray<EnqueueItem>,
+      options: EnqueueManyOptions<R> = {}
+    ): Effect.Effect<ReadonlyArray<EnqueueResult>, OutboxStorageError, R> =>
       Effect.gen(function* () {
         const now = yield* Clock.currentTimeMillis
         const prepared: Array<Either.Either<OutboxEntry, Refused>> = []
@@ -246,20 +267,29 @@ const makeWith = (lend: Effect.Effect<void>) =>
           prepared.push(entry)
         }
         const entries = prepared.flatMap((entry) => (Either.isRight(entry) ? [entry.right] : []))
-        let stored: ReadonlyArray<Accepted> = []
-        if (entries.length > 0) {
-          stored = yield* withStarts(store.insertMany(entries), (written) =>
-            written.flatMap((one) => (one.created ? [one.entry] : []))
+        const resultsOf = (stored: ReadonlyArray<Accepted>) => {
+          let next = 0
+          return prepared.map(
+            (entry): EnqueueResult => (Either.isRight(entry) ? Either.right(stored[next++]!) : Either.left(entry.left))
           )
-          const created = stored.reduce((total, one) => total + (one.created ? 1 : 0), 0)
-          if (created > 0) yield* Metric.incrementBy(DeliveryMetrics.enqueued, created)
-          yield* lend
         }
-        let next = 0
-        return prepared.map(
-          (entry): Either.Either<Accepted, Refused> =>
-            Either.isRight(entry) ? Either.right(stored[next++]!) : Either.left(entry.left)
+        const alongside = options.alongside
+        if (entries.length === 0) {
+          const results = resultsOf([])
+          if (alongside !== undefined) yield* transaction(sql, "store", alongside(results))
+          return results
+        }
+        const { stored, results } = yield* withStarts(
+          Effect.flatMap(store.insertMany(entries), (stored) => {
+            const results = resultsOf(stored)
+            return Effect.as(alongside === undefined ? Effect.void : alongside(results), { stored, results })
+          }),
+          (written) => written.stored.flatMap((one) => (one.created ? [one.entry] : []))
         )
+        const created = stored.reduce((total, one) => total + (one.created ? 1 : 0), 0)
+        if (created > 0) yield* Metric.incrementBy(DeliveryMetrics.enqueued, created)
+        yield* lend
+        return results
       })
 
     const get = (id: string) =>

@@ -225,8 +225,9 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
         for (const entry of entries) if (!first.has(entry.idempotencyKey)) first.set(entry.idempotencyKey, entry)
         // In key order: concurrent batches on PostgreSQL then take their row locks in one order, never in a cycle.
         const fresh = [...first.values()].sort(byKey)
+        const holders = new Map<string, { readonly entry: OutboxEntry; readonly created: boolean }>()
         for (const chunk of chunksOf(fresh)) {
-          yield* sql`INSERT INTO linecast_outbox ${sql.insert(
+          const inserted = yield* sql<{ idempotency_key: string }>`INSERT INTO linecast_outbox ${sql.insert(
             chunk.map((entry) => ({
               id: entry.id,
               idempotency_key: entry.idempotencyKey,
@@ -238,26 +239,20 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
               created_at: entry.createdAt,
               updated_at: entry.updatedAt
             }))
-          )} ON CONFLICT (idempotency_key) DO NOTHING`
+          )} ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`
+          // Ours were stored as given: no need to read them back.
+          for (const row of inserted)
+            holders.set(row.idempotency_key, { entry: first.get(row.idempotency_key)!, created: true })
         }
-        const holders = new Map<string, { readonly entry: OutboxEntry; readonly created: boolean }>()
-        for (const chunk of chunksOf(fresh)) {
-          const found = yield* sql<{
-            id: string
-            idempotency_key: string
-            body: string
-          }>`SELECT id, idempotency_key, body
+        // A key already taken (a message sent again): the entry that holds it is the answer.
+        const taken = fresh.filter((entry) => !holders.has(entry.idempotencyKey))
+        for (const chunk of chunksOf(taken)) {
+          const found = yield* sql<{ idempotency_key: string; body: string }>`SELECT idempotency_key, body
             FROM linecast_outbox WHERE ${sql.in(
               "idempotency_key",
               chunk.map((entry) => entry.idempotencyKey)
             )}`
-          for (const row of found) {
-            const mine = first.get(row.idempotency_key)
-            // Ours was stored as given: no need to read it back.
-            if (mine !== undefined && row.id === mine.id)
-              holders.set(row.idempotency_key, { entry: mine, created: true })
-            else holders.set(row.idempotency_key, { entry: yield* decode(row.body), created: false })
-          }
+          for (const row of found) holders.set(row.idempotency_key, { entry: yield* decode(row.body), created: false })
         }
         const created = fresh.filter((entry) => holders.get(entry.idempotencyKey)?.created === true)
         for (const chunk of chunksOf(created)) {

@@ -132,6 +132,57 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       })
     })
 
+    it("stores the caller's own rows in the entries' transaction, and neither when either fails", async () => {
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
+      // The caller's table, on the SqlClient delivery runs on (a relay's record of whom to tell, say).
+      const notes = <A>(use: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
+        suite.runtime!.runPromise(Effect.flatMap(SqlClient.SqlClient, use))
+      await notes((sql) => sql`CREATE TABLE caller_notes (entry_id TEXT PRIMARY KEY, note TEXT NOT NULL)`)
+      const noteAll = (results: ReadonlyArray<Either.Either<{ readonly entry: { readonly id: string } }, unknown>>) =>
+        Effect.flatMap(SqlClient.SqlClient, (sql) => {
+          const rows = results.flatMap((result) =>
+            Either.isRight(result) ? [{ entry_id: result.right.entry.id, note: "tell chat 7" }] : []
+          )
+          return Effect.asVoid(sql`INSERT INTO caller_notes ${sql.insert(rows)}`)
+        })
+      const enqueueNoting = (items: ReadonlyArray<EnqueueItem>) =>
+        suite.runtime!.runPromise(
+          Effect.flatMap(Outbox, (service) => Effect.either(service.enqueueMany(items, { alongside: noteAll })))
+        )
+      const count = async (table: string) =>
+        Number(
+          (await notes((sql) => sql<{ total: number | string }>`SELECT COUNT(*) AS total FROM ${sql(table)}`))[0]?.total
+        )
+
+      const stored = await enqueueNoting([
+        item(2, "a", { idempotencyKey: "n-1" }),
+        item(3, "b", { idempotencyKey: "n-2" })
+      ])
+      expect(Either.isRight(stored)).toBe(true)
+      const ids = Either.isRight(stored) ? stored.right.map((result) => accepted(result).entry.id) : []
+      const noted = await notes((sql) => sql<{ entry_id: string }>`SELECT entry_id FROM caller_notes ORDER BY entry_id`)
+      expect(noted.map((row) => row.entry_id)).toEqual([...ids].sort())
+
+      // The caller's write fails (a note for an entry already noted): the new entries are not stored either.
+      await notes((sql) => sql`INSERT INTO caller_notes (entry_id, note) VALUES ('taken', 'x')`)
+      const clash = await suite.runtime.runPromise(
+        Effect.flatMap(Outbox, (service) =>
+          Effect.either(
+            service.enqueueMany([item(4, "c", { idempotencyKey: "n-3" })], {
+              alongside: () =>
+                Effect.flatMap(SqlClient.SqlClient, (sql) =>
+                  Effect.asVoid(sql`INSERT INTO caller_notes (entry_id, note) VALUES ('taken', 'again')`)
+                )
+            })
+          )
+        )
+      )
+      expect(Either.isLeft(clash) && clash.left._tag).toBe("OutboxStorageError")
+      expect(await outbox((service) => service.count())).toBe(2)
+      expect(await count("linecast_admission")).toBeLessThanOrEqual(2)
+      expect(await count("caller_notes")).toBe(3)
+    })
+
     it("stores nothing when the transaction fails, and the same items go in once it works", async () => {
       const database = await freshDatabase(kind)
       suite.runtime = startDelivery(suite.emulator, database)

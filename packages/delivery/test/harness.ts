@@ -106,7 +106,7 @@ export const startDelivery = (
         shardLockDisableAdvisory: database.kind === "postgres",
         ...options.sharding
       }
-    }).pipe(Layer.provide(channels), Layer.provide(DeliveryDatabase.layer(database)))
+    }).pipe(Layer.provide(channels), Layer.provideMerge(DeliveryDatabase.layer(database)))
   )
 
 export type DeliveryRuntime = ReturnType<typeof startDelivery>

@@ -8,6 +8,7 @@
  * @since 0.1.0
  */
 import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -127,6 +128,12 @@ export const make = (
       sql`INSERT INTO linecast_ledger (portal, line_code, user_id)
         VALUES (${recipient.portal}, ${recipient.lineCode}, ${recipient.userId}) ON CONFLICT DO NOTHING`
 
+    /** An update of the recipient's row that names the row it changed: when there is none yet, it is made first. */
+    const onRow = (recipient: Recipient, update: Effect.Effect<ReadonlyArray<unknown>, SqlError>) =>
+      Effect.flatMap(update, (rows) =>
+        rows.length > 0 ? Effect.void : Effect.asVoid(Effect.zipRight(ensureRow(recipient), update))
+      )
+
     return WeeklyLedger.of({
       options: settings,
       nextAllowedAt: (recipient, now) =>
@@ -141,31 +148,40 @@ export const make = (
             ),
       claim: (recipient, entryId, now) =>
         Effect.gen(function* () {
-          yield* ensureRow(recipient)
-          // One conditional UPDATE: atomic in SQLite and PostgreSQL alike.
+          // One conditional UPDATE: atomic in SQLite and PostgreSQL alike. It names the row it took: one statement
+          // when the window is granted, as it mostly is; the row is read only to say why not.
           const windowOpen = exempt(recipient)
             ? sql`1 = 1`
             : sql`(last_sent_at IS NULL OR last_sent_at <= ${now - settings.windowMs}) AND (blocked_until IS NULL OR blocked_until <= ${now})`
-          yield* sql`UPDATE linecast_ledger SET claimed_by = ${entryId}
-            WHERE ${key(recipient)} AND (claimed_by IS NULL OR claimed_by = ${entryId}) AND ${windowOpen}`
-          const row = yield* read(recipient)
+          const take = sql<{ user_id: unknown }>`UPDATE linecast_ledger SET claimed_by = ${entryId}
+            WHERE ${key(recipient)} AND (claimed_by IS NULL OR claimed_by = ${entryId}) AND ${windowOpen} RETURNING user_id`
+          if ((yield* take).length > 0) return { _tag: "Granted" } as const
+          let row = yield* read(recipient)
+          if (row === undefined) {
+            // The recipient's first claim: its row first.
+            yield* ensureRow(recipient)
+            if ((yield* take).length > 0) return { _tag: "Granted" } as const
+            row = yield* read(recipient)
+          }
           if (row?.claimed_by === entryId) return { _tag: "Granted" } as const
           if (row?.claimed_by !== null && row?.claimed_by !== undefined)
             return { _tag: "Held", by: row.claimed_by } as const
           return { _tag: "Blocked", until: opensAt(row) } as const
         }).pipe(Effect.mapError(failed("claim"))),
       record: (recipient, sentAt) =>
-        Effect.gen(function* () {
-          yield* ensureRow(recipient)
-          yield* sql`UPDATE linecast_ledger SET last_sent_at = ${sentAt}, claimed_by = NULL WHERE ${key(recipient)}`
-        }).pipe(Effect.mapError(failed("record"))),
-      learn: (recipient, now) =>
-        Effect.gen(function* () {
-          yield* ensureRow(recipient)
-          const until = now + Math.min(settings.probeAfterMs, settings.windowMs)
-          yield* sql`UPDATE linecast_ledger SET blocked_until = ${until}, claimed_by = NULL WHERE ${key(recipient)}`
-          return until
-        }).pipe(Effect.mapError(failed("learn"))),
+        onRow(
+          recipient,
+          sql<{ user_id: unknown }>`UPDATE linecast_ledger SET last_sent_at = ${sentAt}, claimed_by = NULL
+            WHERE ${key(recipient)} RETURNING user_id`
+        ).pipe(Effect.mapError(failed("record"))),
+      learn: (recipient, now) => {
+        const until = now + Math.min(settings.probeAfterMs, settings.windowMs)
+        return onRow(
+          recipient,
+          sql<{ user_id: unknown }>`UPDATE linecast_ledger SET blocked_until = ${until}, claimed_by = NULL
+            WHERE ${key(recipient)} RETURNING user_id`
+        ).pipe(Effect.as(until), Effect.mapError(failed("learn")))
+      },
       release: (recipient, entryId) =>
         sql`UPDATE linecast_ledger SET claimed_by = NULL WHERE ${key(recipient)} AND claimed_by = ${entryId}`.pipe(
           Effect.asVoid,

@@ -91,18 +91,21 @@ const admissionOn = async (kind: Database) =>
 
 const limits = { perPortal: 10, total: 10 }
 
+/** A waiting row of portal "demo" for a user on line "line", ready at `readyAt`. */
+const waitingRow = (entryId: string, userId: number, readyAt: number) => ({
+  entryId,
+  generation: 0,
+  portal: "demo",
+  recipient: Admission.recipientKey("line", userId),
+  readyAt
+})
+
 for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Database>) {
   describe(`admission, one entry a recipient at a time (${kind})`, () => {
     it("admits a recipient's entries one at a time, oldest first, beside other recipients'", async () => {
       const runtime = await admissionOn(kind)
       const now = Date.now()
-      const row = (entryId: string, userId: number, age: number) => ({
-        entryId,
-        generation: 0,
-        portal: "demo",
-        recipient: Admission.recipientKey("line", userId),
-        readyAt: now - age
-      })
+      const row = (entryId: string, userId: number, age: number) => waitingRow(entryId, userId, now - age)
       const admitted = await runtime.runPromise(
         Effect.gen(function* () {
           const admission = yield* Admission.Admission
@@ -133,13 +136,7 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
     it("finds the recipients waiting behind a long queue of one busy recipient's entries, oldest first", async () => {
       const runtime = await admissionOn(kind)
       const now = Date.now()
-      const row = (entryId: string, userId: number, readyAt: number) => ({
-        entryId,
-        generation: 0,
-        portal: "demo",
-        recipient: Admission.recipientKey("line", userId),
-        readyAt
-      })
+      const row = waitingRow
       const admitted = await runtime.runPromise(
         Effect.gen(function* () {
           const admission = yield* Admission.Admission

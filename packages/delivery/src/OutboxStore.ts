@@ -159,6 +159,32 @@ const chunksOf = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> =
   return chunks
 }
 
+/**
+ * An entry as `enqueue` makes it: queued, untouched, nothing recorded on it. Its first history record would say only
+ * that, and when: it is not written (a statement and an encode a message, and a row a message less), `history` makes
+ * it from the entry's row.
+ */
+const isNew = (entry: OutboxEntry) =>
+  entry.version === 0 &&
+  entry.state === "queued" &&
+  entry.attempts === 0 &&
+  entry.generation === 0 &&
+  entry.updatedAt === entry.createdAt &&
+  entry.nextAllowedAt === undefined &&
+  entry.settlement === undefined &&
+  entry.mergedInto === undefined &&
+  entry.receipt === undefined &&
+  entry.lastError === undefined
+
+/** The first record of a new entry (what `historyRecordOf` gives for it). */
+const creationRecord = (createdAt: number): HistoryRecord => ({
+  version: 0,
+  state: "queued",
+  attempts: 0,
+  generation: 0,
+  at: createdAt
+})
+
 const byKey = (a: OutboxEntry, b: OutboxEntry) =>
   a.idempotencyKey < b.idempotencyKey ? -1 : a.idempotencyKey > b.idempotencyKey ? 1 : 0
 
@@ -254,7 +280,8 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
             )}`
           for (const row of found) holders.set(row.idempotency_key, { entry: yield* decode(row.body), created: false })
         }
-        const created = fresh.filter((entry) => holders.get(entry.idempotencyKey)?.created === true)
+        // A new entry's first record is implied by its row (see `history`): only an entry stored otherwise has one written.
+        const created = fresh.filter((entry) => holders.get(entry.idempotencyKey)?.created === true && !isNew(entry))
         for (const chunk of chunksOf(created)) {
           yield* sql`INSERT INTO linecast_outbox_history ${sql.insert(chunk.map(historyRow))}
             ON CONFLICT (entry_id, version) DO NOTHING`
@@ -329,10 +356,18 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
           return total
         }).pipe(Effect.mapError(storageError("purge"))),
       history: (id) =>
-        sql<{ body: string }>`SELECT body FROM linecast_outbox_history WHERE entry_id = ${id} ORDER BY version`.pipe(
-          Effect.flatMap((found) => Effect.forEach(found, (row) => decodeHistory(row.body))),
-          Effect.mapError(storageError("history"))
-        )
+        Effect.gen(function* () {
+          const found = yield* sql<{
+            version: number | string
+            body: string
+          }>`SELECT version, body FROM linecast_outbox_history WHERE entry_id = ${id} ORDER BY version`
+          const records = yield* Effect.forEach(found, (row) => decodeHistory(row.body))
+          if (found.length > 0 && Number(found[0]!.version) === 0) return records
+          const row = yield* sql<{
+            created_at: number | string
+          }>`SELECT created_at FROM linecast_outbox WHERE id = ${id}`
+          return row[0] === undefined ? records : [creationRecord(Number(row[0].created_at)), ...records]
+        }).pipe(Effect.mapError(storageError("history")))
     })
   }
 )

@@ -1,7 +1,9 @@
+import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { EntryNotFoundError } from "../src/DeliveryError.js"
 import { Outbox } from "../src/Outbox.js"
+import * as OutboxStore from "../src/OutboxStore.js"
 import type { Database } from "./harness.js"
 import { deliverySuite, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
 
@@ -62,6 +64,46 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
         Effect.flip(Effect.flatMap(Outbox, (service) => service.history(entry.id)))
       )
       expect(gone).toBeInstanceOf(EntryNotFoundError)
+    })
+
+    it("makes a new entry's first record from its row, and keeps the written one of an entry stored otherwise", async () => {
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
+      const later = Date.now() + 60_000
+      const { entry } = await outbox((service) =>
+        service.enqueue(
+          { lineCode: suite.emulator.lineCode, userId: 6, message: "Not yet" },
+          { idempotencyKey: "h-3", portal: "demo", notBefore: later }
+        )
+      )
+      const written = (id: string) =>
+        suite.runtime!.runPromise(
+          Effect.flatMap(SqlClient.SqlClient, (sql) =>
+            Effect.map(
+              sql<{
+                total: number | string
+              }>`SELECT COUNT(*) AS total FROM linecast_outbox_history WHERE entry_id = ${id}`,
+              (rows) => Number(rows[0]?.total)
+            )
+          )
+        )
+      expect(await outbox((service) => service.history(entry.id))).toEqual([
+        { version: 0, state: "queued", attempts: 0, generation: 0, at: entry.createdAt }
+      ])
+      expect(await written(entry.id)).toBe(0)
+
+      // Stored already deferred (as an import might): its first record says so, and is written.
+      const imported = {
+        ...entry,
+        id: `${entry.id}-imported`,
+        idempotencyKey: "h-4",
+        state: "deferred" as const,
+        nextAllowedAt: later
+      }
+      await suite.runtime.runPromise(Effect.flatMap(OutboxStore.OutboxStore, (store) => store.insertMany([imported])))
+      expect(await outbox((service) => service.history(imported.id))).toEqual([
+        { version: 0, state: "deferred", attempts: 0, generation: 0, nextAllowedAt: later, at: entry.createdAt }
+      ])
+      expect(await written(imported.id)).toBe(1)
     })
 
     it("filters by ids, line and user; an empty id list matches nothing", async () => {

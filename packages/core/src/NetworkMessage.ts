@@ -101,26 +101,34 @@ const encodeMessage = Schema.encodeEither(NetworkMessage)
  * @category encoding
  */
 export const toWire = (message: NetworkMessage): Effect.Effect<NetworkMessageWire, InvalidMessageError> =>
-  Effect.suspend(() => {
-    const encoded = encodeMessage(message)
-    if (Either.isRight(encoded)) {
-      const illFormed = illFormedAt(encoded.right, [])
-      if (illFormed === undefined) return Effect.succeed(encoded.right)
-      return Effect.fail(
-        new InvalidMessageError({
-          field: illFormed.length === 0 ? "message" : illFormed.join("."),
-          rule: "must be valid Unicode text (it holds a lone UTF-16 surrogate)"
-        })
-      )
-    }
-    const issue = ParseResult.ArrayFormatter.formatErrorSync(encoded.left)[0]
-    return Effect.fail(
+  Effect.suspend(() => toWireEither(message))
+
+/**
+ * `toWire` as plain code: for callers that validate many messages at once outside an effect's steps.
+ *
+ * @since 0.1.0
+ * @category encoding
+ */
+export const toWireEither = (message: NetworkMessage): Either.Either<NetworkMessageWire, InvalidMessageError> => {
+  const encoded = encodeMessage(message)
+  if (Either.isRight(encoded)) {
+    const illFormed = illFormedAt(encoded.right, [])
+    if (illFormed === undefined) return Either.right(encoded.right)
+    return Either.left(
       new InvalidMessageError({
-        field: issue === undefined || issue.path.length === 0 ? "message" : issue.path.map(String).join("."),
-        rule: issue?.message ?? "does not match the schema"
+        field: illFormed.length === 0 ? "message" : illFormed.join("."),
+        rule: "must be valid Unicode text (it holds a lone UTF-16 surrogate)"
       })
     )
-  })
+  }
+  const issue = ParseResult.ArrayFormatter.formatErrorSync(encoded.left)[0]
+  return Either.left(
+    new InvalidMessageError({
+      field: issue === undefined || issue.path.length === 0 ? "message" : issue.path.map(String).join("."),
+      rule: issue?.message ?? "does not match the schema"
+    })
+  )
+}
 
 /** A lone UTF-16 surrogate: no encoding (URL, JSON for PHP) can carry it. */
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/
@@ -177,107 +185,117 @@ const local = { source: "local" as const }
 export const validateWire = (
   params: unknown,
   options: ValidationOptions = {}
-): Effect.Effect<ValidatedMessage, ValidationError> =>
-  Effect.suspend((): Effect.Effect<ValidatedMessage, ValidationError> => {
-    if (!isPhpArray(params) || Array.isArray(params)) {
-      return Effect.fail(
+): Effect.Effect<ValidatedMessage, ValidationError> => Effect.suspend(() => validateWireEither(params, options))
+
+/**
+ * `validateWire` as plain code.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateWireEither = (
+  params: unknown,
+  options: ValidationOptions = {}
+): Either.Either<ValidatedMessage, ValidationError> => {
+  if (!isPhpArray(params) || Array.isArray(params)) {
+    return Either.left(
+      new LineCodeError({
+        ...local,
+        description: "You entered an invalid code",
+        field: "CODE",
+        rule: "parameters must be an object"
+      })
+    )
+  }
+  // The server upper-cases top-level keys first: `code` works like `CODE`.
+  const upper: Record<string, PhpValue> = {}
+  for (const [key, value] of Object.entries(params as Record<string, PhpValue>)) upper[key.toUpperCase()] = value
+  try {
+    const code = field(upper, "CODE")
+    if (!isSet(code) || characterLength(stringOf(code)) !== 32) {
+      return Either.left(
         new LineCodeError({
           ...local,
           description: "You entered an invalid code",
-          field: "CODE",
-          rule: "parameters must be an object"
+          field: "lineCode",
+          rule: "exactly 32 characters"
         })
       )
     }
-    // The server upper-cases top-level keys first: `code` works like `CODE`.
-    const upper: Record<string, PhpValue> = {}
-    for (const [key, value] of Object.entries(params as Record<string, PhpValue>)) upper[key.toUpperCase()] = value
-    try {
-      const code = field(upper, "CODE")
-      if (!isSet(code) || characterLength(stringOf(code)) !== 32) {
-        return Effect.fail(
-          new LineCodeError({
-            ...local,
-            description: "You entered an invalid code",
-            field: "lineCode",
-            rule: "exactly 32 characters"
-          })
-        )
-      }
-      const userId = intval(field(upper, "USER_ID"))
-      if (userId === 0) {
-        return Effect.fail(
-          new UserIdEmptyError({
-            ...local,
-            description: "User ID can't be empty",
-            field: "userId",
-            rule: "an integer other than 0"
-          })
-        )
-      }
-      if (trim(field(upper, "MESSAGE")) === "") {
-        return Effect.fail(
-          new MessageEmptyError({
-            ...local,
-            description: "Message can't be empty",
-            field: "message",
-            rule: "not blank after trimming"
-          })
-        )
-      }
-      let size: number | undefined
-      const attach = field(upper, "ATTACH")
-      if (!isEmpty(attach)) {
-        const normalised = normaliseAttachment(attach!, options.nowSeconds ?? Math.floor(Date.now() / 1000))
-        if (normalised === undefined) {
-          return Effect.fail(
-            new AttachError({
-              ...local,
-              description: "Incorrect attach params",
-              field: "attachment",
-              rule: "at least one valid block"
-            })
-          )
-        }
-        size = attachmentSize(normalised)
-        const limit = options.attachmentMaxCharacters ?? 60_000
-        if (size >= limit) {
-          return Effect.fail(
-            new AttachOversizeError({
-              ...local,
-              description: "You have exceeded the maximum allowable size of attach",
-              field: "attachment",
-              rule: `normalised JSON under ${limit} characters`,
-              size,
-              limit
-            })
-          )
-        }
-      }
-      const keyboard = field(upper, "KEYBOARD")
-      if (!isEmpty(keyboard) && keptKeyboardItems(keyboard!) === 0) {
-        return Effect.fail(
-          new KeyboardError({
-            ...local,
-            description: "Incorrect keyboard params",
-            field: "keyboard",
-            rule: "at least one link button"
-          })
-        )
-      }
-      return Effect.succeed({ wire: upper, userId, ...(size === undefined ? {} : { attachmentSize: size }) })
-    } catch (cause) {
-      if (cause instanceof PhpTypeError) {
-        return Effect.fail(
-          new InternalServerError({
-            ...local,
-            description: "A parameter has a type the server cannot read (PHP TypeError)"
-          })
-        )
-      }
-      throw cause
+    const userId = intval(field(upper, "USER_ID"))
+    if (userId === 0) {
+      return Either.left(
+        new UserIdEmptyError({
+          ...local,
+          description: "User ID can't be empty",
+          field: "userId",
+          rule: "an integer other than 0"
+        })
+      )
     }
-  })
+    if (trim(field(upper, "MESSAGE")) === "") {
+      return Either.left(
+        new MessageEmptyError({
+          ...local,
+          description: "Message can't be empty",
+          field: "message",
+          rule: "not blank after trimming"
+        })
+      )
+    }
+    let size: number | undefined
+    const attach = field(upper, "ATTACH")
+    if (!isEmpty(attach)) {
+      const normalised = normaliseAttachment(attach!, options.nowSeconds ?? Math.floor(Date.now() / 1000))
+      if (normalised === undefined) {
+        return Either.left(
+          new AttachError({
+            ...local,
+            description: "Incorrect attach params",
+            field: "attachment",
+            rule: "at least one valid block"
+          })
+        )
+      }
+      size = attachmentSize(normalised)
+      const limit = options.attachmentMaxCharacters ?? 60_000
+      if (size >= limit) {
+        return Either.left(
+          new AttachOversizeError({
+            ...local,
+            description: "You have exceeded the maximum allowable size of attach",
+            field: "attachment",
+            rule: `normalised JSON under ${limit} characters`,
+            size,
+            limit
+          })
+        )
+      }
+    }
+    const keyboard = field(upper, "KEYBOARD")
+    if (!isEmpty(keyboard) && keptKeyboardItems(keyboard!) === 0) {
+      return Either.left(
+        new KeyboardError({
+          ...local,
+          description: "Incorrect keyboard params",
+          field: "keyboard",
+          rule: "at least one link button"
+        })
+      )
+    }
+    return Either.right({ wire: upper, userId, ...(size === undefined ? {} : { attachmentSize: size }) })
+  } catch (cause) {
+    if (cause instanceof PhpTypeError) {
+      return Either.left(
+        new InternalServerError({
+          ...local,
+          description: "A parameter has a type the server cannot read (PHP TypeError)"
+        })
+      )
+    }
+    throw cause
+  }
+}
 
 /**
  * Validates a typed message as the server would, before any request.
@@ -288,5 +306,17 @@ export const validateWire = (
 export const validate = (
   message: NetworkMessage,
   options: ValidationOptions = {}
-): Effect.Effect<ValidatedMessage, ValidationError> =>
-  Effect.flatMap(toWire(message), (wire) => validateWire(wire, options))
+): Effect.Effect<ValidatedMessage, ValidationError> => Effect.suspend(() => validateEither(message, options))
+
+/**
+ * `validate` as plain code: for callers that validate many messages at once outside an effect's steps
+ * (delivery's `enqueueMany`), or outside Effect altogether.
+ *
+ * @since 0.1.0
+ * @category validation
+ */
+export const validateEither = (
+  message: NetworkMessage,
+  options: ValidationOptions = {}
+): Either.Either<ValidatedMessage, ValidationError> =>
+  Either.flatMap(toWireEither(message), (wire) => validateWireEither(wire, options))

@@ -209,45 +209,32 @@ const makeWith = (lend: Effect.Effect<void>) =>
         )
       ).pipe(Effect.zipLeft(admission.wake))
 
-    /** One item as `enqueue` takes it: validated, checked against the reject policy, made an entry. */
-    const prepare = (
-      item: EnqueueItem,
-      now: number,
-      keysBefore: ReadonlySet<string>
-    ): Effect.Effect<Either.Either<OutboxEntry, Refused>, OutboxStorageError> =>
+    /** A new entry for an item; `reject` policy aside, an item's whole check is plain code (see `blocked`). */
+    const entryOf = ({ message, options }: EnqueueItem, now: number): OutboxEntry => ({
+      id: newId(now),
+      idempotencyKey: options.idempotencyKey,
+      portal: options.portal ?? "default",
+      message,
+      policy: options.policy ?? "defer",
+      state: "queued",
+      ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
+      attempts: 0,
+      generation: 0,
+      createdAt: now,
+      updatedAt: now,
+      version: 0
+    })
+
+    /** A `reject` policy's item whose key is new and whose recipient the ledger knows is written to: why not. */
+    const blocked = (entry: OutboxEntry, now: number): Effect.Effect<Refused | undefined, OutboxStorageError> =>
       Effect.gen(function* () {
-        const { message, options } = item
-        const valid = yield* Effect.either(NetworkMessage.validate(message))
-        if (Either.isLeft(valid)) return Either.left(valid.left)
-        const portal = options.portal ?? "default"
-        const policy = options.policy ?? "defer"
-        if (policy === "reject" && !keysBefore.has(options.idempotencyKey)) {
-          const existing = yield* store.list({ idempotencyKey: options.idempotencyKey, limit: 1 })
-          const recipient: Recipient = { portal, lineCode: message.lineCode, userId: message.userId }
-          const blockedUntil = yield* ledger.nextAllowedAt(recipient, now)
-          if (existing.length === 0 && blockedUntil !== undefined) {
-            return Either.left(
-              new BitrixError.UserMessageLimitError({
-                description: "The recipient was already written to in this window",
-                source: "local",
-                nextAllowedAt: blockedUntil
-              })
-            )
-          }
-        }
-        return Either.right<OutboxEntry>({
-          id: newId(now),
-          idempotencyKey: options.idempotencyKey,
-          portal,
-          message,
-          policy,
-          state: "queued",
-          ...(options.notBefore === undefined ? {} : { notBefore: options.notBefore }),
-          attempts: 0,
-          generation: 0,
-          createdAt: now,
-          updatedAt: now,
-          version: 0
+        const existing = yield* store.list({ idempotencyKey: entry.idempotencyKey, limit: 1 })
+        const blockedUntil = yield* ledger.nextAllowedAt(recipientOf(entry), now)
+        if (existing.length > 0 || blockedUntil === undefined) return undefined
+        return new BitrixError.UserMessageLimitError({
+          description: "The recipient was already written to in this window",
+          source: "local",
+          nextAllowedAt: blockedUntil
         })
       })
 
@@ -262,9 +249,21 @@ const makeWith = (lend: Effect.Effect<void>) =>
         // Keys of earlier items of this call: a reject-policy item finds their entry, as it would one by one.
         const keys = new Set<string>()
         for (const item of items) {
-          const entry = yield* prepare(item, now, keys)
-          if (Either.isRight(entry)) keys.add(entry.right.idempotencyKey)
-          prepared.push(entry)
+          // Validated as plain code: a batch runs no effect per item unless a `reject` policy asks the ledger.
+          const valid = NetworkMessage.validateEither(item.message)
+          if (Either.isLeft(valid)) {
+            prepared.push(Either.left(valid.left))
+            continue
+          }
+          const entry = entryOf(item, now)
+          const refused =
+            entry.policy === "reject" && !keys.has(entry.idempotencyKey) ? yield* blocked(entry, now) : undefined
+          if (refused !== undefined) {
+            prepared.push(Either.left(refused))
+            continue
+          }
+          keys.add(entry.idempotencyKey)
+          prepared.push(Either.right(entry))
         }
         const entries = prepared.flatMap((entry) => (Either.isRight(entry) ? [entry.right] : []))
         const resultsOf = (stored: ReadonlyArray<Accepted>) => {

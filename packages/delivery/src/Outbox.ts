@@ -156,6 +156,11 @@ export interface OutboxOptions {
   readonly admittedTotal: number
   /** At a stop, how long entries' first steps still running are waited for before they are cut off. */
   readonly stopTimeoutMs: number
+  /**
+   * How long the dispatcher waits, once woken (an entry added, a place freed), before it admits: what a burst frees
+   * and adds is admitted in one round, and its messages share the portal's calls.
+   */
+  readonly gatherMs: number
 }
 
 /**
@@ -171,7 +176,8 @@ export const defaultOptions: OutboxOptions = {
   // packages/bench/results.md, d2) at that price.
   admittedPerPortal: 100,
   admittedTotal: 2_000,
-  stopTimeoutMs: 15_000
+  stopTimeoutMs: 15_000,
+  gatherMs: 5
 }
 
 let sequence = 0
@@ -358,7 +364,8 @@ export const make = (options: OutboxOptions = defaultOptions) =>
       startConcurrency: options.startConcurrency,
       sweepIntervalMs: options.sweepIntervalMs,
       stallMs: options.stallMs,
-      stopTimeoutMs: options.stopTimeoutMs
+      stopTimeoutMs: options.stopTimeoutMs,
+      gatherMs: options.gatherMs
     })
     return yield* makeWith(dispatch.lend)
   })

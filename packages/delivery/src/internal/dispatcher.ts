@@ -31,6 +31,8 @@ export interface DispatcherOptions {
   readonly stallMs: number
   /** At a stop, how long first steps still running are waited for before they are cut off. */
   readonly stopTimeoutMs: number
+  /** How long a round waits, once the dispatcher is woken, for the rest of a burst. */
+  readonly gatherMs: number
 }
 
 /** How often `enqueue` lends the dispatcher a hand. */
@@ -130,13 +132,26 @@ export const run = (options: DispatcherOptions) =>
       lent = now
       return Effect.asVoid(dispatch)
     })
-    // Admit while there is something to admit; then wait to be told, or for the interval.
+    // Admit while there is something to admit; then wait to be told, or for the interval. Told, it gathers a
+    // moment first: a round for each place freed one after another cost about 0.6 ms of CPU each (half of them
+    // admitting nothing), and admitted messages one or two at a time, so that the portal's calls went out half empty.
+    // A real timer, not Effect's clock: a test's `TestClock` must not hold admission still once it was woken.
+    const gather =
+      options.gatherMs > 0
+        ? Effect.async<void>((resume) => {
+            const timer = setTimeout(() => resume(Effect.void), options.gatherMs)
+            return Effect.sync(() => clearTimeout(timer))
+          })
+        : Effect.yieldNow()
     yield* Effect.forkScoped(
       Effect.forever(
         Effect.flatMap(dispatch, (admitted) =>
           admitted > 0
-            ? Effect.yieldNow()
-            : Effect.raceFirst(admission.awaitWake, Effect.sleep(Duration.millis(options.sweepIntervalMs)))
+            ? gather
+            : Effect.zipRight(
+                Effect.raceFirst(admission.awaitWake, Effect.sleep(Duration.millis(options.sweepIntervalMs))),
+                gather
+              )
         )
       )
     )

@@ -443,13 +443,16 @@ export class TelegramControl {
           }
   }
 
-  /** Forgets updates, messages, files, the webhook and the 429 switch. */
-  reset(): void {
+  /**
+   * Forgets updates, messages, files, the webhook and the 429 switch; with `keepChats`, the chats the bot
+   * has seen stay known (what it sends to them later still arrives, as a benchmark's rounds need).
+   */
+  reset(options: { readonly keepChats?: boolean } = {}): void {
     this.pending = []
     this.delivered.clear()
     this.sentLog.length = 0
     this.files.clear()
-    this.chats.clear()
+    if (options.keepChats !== true) this.chats.clear()
     this.webhookState = undefined
     this.rateLimit = undefined
     this.counters.calls = {}

@@ -130,6 +130,23 @@ describe("the Telegram Bot API emulator", () => {
     expect(form).toMatchObject({ ok: true, result: { text: "form", entities: [{ type: "bold" }] } })
   })
 
+  it("forgets the chats it has seen at a reset, unless told to keep them", async () => {
+    telegram.control.reset()
+    const api = botFor().api
+    telegram.control.sendText({ user: 44 }, "hi")
+    await api.sendMessage(44, "first")
+    telegram.control.reset({ keepChats: true })
+    expect(telegram.control.sent()).toEqual([])
+    expect(telegram.control.pendingUpdates()).toEqual([])
+    await api.sendMessage(44, "after a reset that kept the chat")
+    expect(telegram.control.sent().map((sent) => sent.text)).toEqual(["after a reset that kept the chat"])
+    telegram.control.reset()
+    expect(await api.sendMessage(44, "gone").catch((cause: unknown) => cause)).toMatchObject({
+      error_code: 400,
+      description: "Bad Request: chat not found"
+    })
+  })
+
   it("answers 429 with retry_after when switched on", async () => {
     telegram.control.reset()
     telegram.control.sendText({ user: 43 }, "hi")

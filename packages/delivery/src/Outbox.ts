@@ -66,10 +66,10 @@ export interface EnqueueItem {
  * @since 0.1.0
  * @category models
  */
-export type EnqueueResult = Either.Either<
-  { readonly entry: OutboxEntry; readonly created: boolean },
-  BitrixError.ValidationError | BitrixError.UserMessageLimitError
->
+export type EnqueueResult = Either.Either<Accepted, Refused>
+
+type Accepted = { readonly entry: OutboxEntry; readonly created: boolean }
+type Refused = BitrixError.ValidationError | BitrixError.UserMessageLimitError
 
 /**
  * @since 0.1.0
@@ -183,9 +183,6 @@ export const defaultOptions: OutboxOptions = {
 let sequence = 0
 const newId = (now: number) =>
   `${now.toString(36)}-${(sequence++ % 1_679_616).toString(36).padStart(4, "0")}-${Math.random().toString(36).slice(2, 8)}`
-
-type Accepted = { readonly entry: OutboxEntry; readonly created: boolean }
-type Refused = BitrixError.ValidationError | BitrixError.UserMessageLimitError
 
 /**
  * The outbox over its storage; `lend` gives this process's dispatcher a hand after an enqueue (nothing

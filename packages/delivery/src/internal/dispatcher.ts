@@ -20,6 +20,7 @@ import { Admission } from "../Admission.js"
 import { DeliverySteps, DeliveryWorkflow } from "../DeliveryWorkflow.js"
 import { resting } from "../OutboxEntry.js"
 import { OutboxStore } from "../OutboxStore.js"
+import { pause } from "./pause.js"
 
 export interface DispatcherOptions {
   readonly limits: AdmissionLimits
@@ -135,14 +136,7 @@ export const run = (options: DispatcherOptions) =>
     // Admit while there is something to admit; then wait to be told, or for the interval. Told, it gathers a
     // moment first: a round for each place freed one after another cost about 0.6 ms of CPU each (half of them
     // admitting nothing), and admitted messages one or two at a time, so that the portal's calls went out half empty.
-    // A real timer, not Effect's clock: a test's `TestClock` must not hold admission still once it was woken.
-    const gather =
-      options.gatherMs > 0
-        ? Effect.async<void>((resume) => {
-            const timer = setTimeout(() => resume(Effect.void), options.gatherMs)
-            return Effect.sync(() => clearTimeout(timer))
-          })
-        : Effect.yieldNow()
+    const gather = options.gatherMs > 0 ? pause(options.gatherMs) : Effect.yieldNow()
     yield* Effect.forkScoped(
       Effect.forever(
         Effect.flatMap(dispatch, (admitted) =>

@@ -22,6 +22,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
+import { pause } from "./pause.js"
 
 // biome-ignore lint/suspicious/noExplicitAny: rows are untyped, as `Connection` declares them
 type Rows = ReadonlyArray<any>
@@ -37,13 +38,6 @@ const isBusy = (cause: unknown) =>
 
 /** The next wait for a busy lock: 0 (the next turn of the event loop), then 1, 2, 4 ms up to 8 ms. */
 const backoff = (attempt: number) => (attempt === 0 ? 0 : Math.min(8, 2 ** (attempt - 1)))
-
-/** A real timer, not Effect's clock: a test's `TestClock` must not hold the database still. */
-const pause = (ms: number) =>
-  Effect.async<void>((resume) => {
-    const timer = setTimeout(() => resume(Effect.void), ms)
-    return Effect.sync(() => clearTimeout(timer))
-  })
 
 const make = (filename: string) =>
   Effect.gen(function* () {

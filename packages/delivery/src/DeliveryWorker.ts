@@ -57,6 +57,13 @@ export interface WorkerOptions {
   readonly delivery?: Omit<DeliveryOptions, "runner"> | undefined
   /** How long a graceful stop may take before the worker is ended. */
   readonly stopTimeoutMs?: number | undefined
+  /**
+   * How far the worker thread stands back when the machine's cores are all busy: a Linux nice value, from 0
+   * (level with the owner's thread) to 19; 10 by default. Delivery's pace is the portals' rate limits, while
+   * the owner's thread answers people, so on a busy machine the worker is the one that waits. Other systems
+   * give a priority to the whole process, not to a thread: there it is not set.
+   */
+  readonly niceness?: number | undefined
 }
 
 /**
@@ -97,7 +104,8 @@ const dataOf = (options: WorkerOptions): WorkerData => ({
             webhookUrl: Redacted.isRedacted(portal.webhookUrl) ? Redacted.value(portal.webhookUrl) : portal.webhookUrl
           }))
         },
-  delivery: options.delivery ?? {}
+  delivery: options.delivery ?? {},
+  niceness: options.niceness ?? 10
 })
 
 /** Starts a worker and waits until its runner is up; its events after that go to `events`. */
@@ -137,6 +145,11 @@ export const layer = (
   Layer.unwrapScoped(
     Effect.gen(function* () {
       const data = dataOf(options)
+      if (!Number.isInteger(data.niceness) || data.niceness < 0 || data.niceness > 19) {
+        return yield* new DeliveryWorkerError({
+          message: `niceness must be a whole number from 0 to 19, not ${data.niceness}`
+        })
+      }
       let current: Worker | undefined
       let stopping = false
       let restarts = 0

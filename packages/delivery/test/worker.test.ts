@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { RunningPortalEmulator } from "@linecast/testkit"
 import { startPortalEmulator } from "@linecast/testkit"
@@ -18,10 +19,11 @@ afterAll(async () => {
 })
 
 /** The outbox in this thread, delivery's runner in a worker thread, both on `database`. */
-const start = (database: DeliveryDatabase.DatabaseOptions, portal: string) =>
+const start = (database: DeliveryDatabase.DatabaseOptions, portal: string, niceness?: number) =>
   ManagedRuntime.make(
     DeliveryWorker.layer({
       database,
+      niceness,
       portals: {
         _tag: "Webhooks",
         portals: [{ id: portal, webhookUrl: emulator.control.info(portal).webhookUrls[0]!, timeout: 2_000 }]
@@ -97,6 +99,55 @@ for (const kind of ["sqlite", "postgres"] as const) {
     })
   })
 }
+
+/** The nice value of each thread of this process (Linux), by thread id. */
+const niceOfThreads = () =>
+  new Map(
+    readdirSync("/proc/self/task").map((id) => {
+      const stat = readFileSync(`/proc/self/task/${id}/stat`, "utf8")
+      // The fields after the command's closing parenthesis; the nice value is the 19th field of the line.
+      return [id, Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16])] as const
+    })
+  )
+
+describe.runIf(process.platform === "linux")("delivery's worker, its priority", () => {
+  it("runs the worker thread at the niceness asked and leaves this thread's as it was", async () => {
+    const portal = "worker-nice"
+    emulator.control.createPortal({
+      id: portal,
+      nfr: true,
+      users: [{ id: 1, name: "User 1" }],
+      webhooks: [{ userId: 1 }],
+      lines: [{}]
+    })
+    const ownNice = () => Number(readFileSync("/proc/thread-self/stat", "utf8").split(") ")[1]!.split(" ")[16])
+    const before = ownNice()
+    const niceness = before + 3
+    const earlier = new Set(niceOfThreads().keys())
+    const runtime = start(await freshDatabase("sqlite"), portal, niceness)
+    await enqueue(runtime, portal, 0, 1)
+    const started = [...niceOfThreads()].filter(([id]) => !earlier.has(id))
+    await runtime.dispose()
+    expect(started.map(([, nice]) => nice)).toContain(niceness)
+    expect(ownNice()).toBe(before)
+  })
+
+  it("refuses a niceness outside 0 to 19 with a typed error", async () => {
+    const runtime = ManagedRuntime.make(
+      DeliveryWorker.layer({
+        database: { kind: "sqlite", filename: ":memory:" },
+        portals: { _tag: "Webhooks", portals: [{ id: "x", webhookUrl: "http://127.0.0.1:9/rest/1/abc/" }] },
+        niceness: 25
+      }).pipe(Layer.provideMerge(DeliveryDatabase.layer({ kind: "sqlite", filename: ":memory:" })))
+    )
+    const error = await runtime.runPromise(Effect.void).then(
+      () => undefined,
+      (failure: unknown) => failure
+    )
+    await runtime.dispose()
+    expect(String(error)).toMatch(/DeliveryWorkerError.*niceness must be a whole number from 0 to 19, not 25/s)
+  })
+})
 
 describe("delivery's worker, bad settings", () => {
   it("fails to start with a typed error that names no secret", async () => {

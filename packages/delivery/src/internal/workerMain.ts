@@ -4,6 +4,7 @@
  * once the runner is up, looks for work when told `Wake`, and on `Stop` closes the runner gracefully
  * and ends the thread.
  */
+import { setPriority } from "node:os"
 import { parentPort, workerData } from "node:worker_threads"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { OpenChannel, RateBudget, TokenStore } from "@linecast/core"
@@ -20,6 +21,16 @@ import type { WorkerCommand, WorkerData, WorkerEvent } from "./workerProtocol.js
 
 const data = workerData as WorkerData
 const port = parentPort!
+
+// Linux keeps a nice value for each thread, and `0` names the calling one: this thread stands back, the
+// owner's does not. Where the system refuses it, the worker runs at the owner's priority, as before.
+if (process.platform === "linux" && data.niceness > 0) {
+  try {
+    setPriority(0, data.niceness)
+  } catch {
+    // Nothing lost: only the scheduling differs.
+  }
+}
 const say = (event: WorkerEvent) => port.postMessage(event)
 
 const database = DeliveryDatabase.layer(

@@ -8,6 +8,8 @@ export interface WorkerData {
     | { readonly kind: "postgres"; readonly url: string }
   readonly portals: WorkerPortals
   readonly delivery: Omit<DeliveryOptions, "runner">
+  /** The thread's nice value (Linux). */
+  readonly niceness: number
 }
 
 /** From the owning thread: new work was stored (look now), or stop gracefully. */

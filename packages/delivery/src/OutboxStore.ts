@@ -253,7 +253,7 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
         const fresh = [...first.values()].sort(byKey)
         const holders = new Map<string, { readonly entry: OutboxEntry; readonly created: boolean }>()
         for (const chunk of chunksOf(fresh)) {
-          const inserted = yield* sql<{ idempotency_key: string }>`INSERT INTO linecast_outbox ${sql.insert(
+          const rows = sql.insert(
             chunk.map((entry) => ({
               id: entry.id,
               idempotency_key: entry.idempotencyKey,
@@ -265,20 +265,45 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
               created_at: entry.createdAt,
               updated_at: entry.updatedAt
             }))
-          )} ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`
+          )
+          const inserted = yield* sql.onDialectOrElse({
+            // SQLite: the count of rows stored says whether all of them were, as is usual; only a chunk with a
+            // key already taken is read back below (a RETURNING costs SQLite more than the insert itself).
+            sqlite: () =>
+              Effect.map(
+                sql`INSERT INTO linecast_outbox ${rows} ON CONFLICT (idempotency_key) DO NOTHING`.raw,
+                (result) => ((result as { readonly changes?: number }).changes === chunk.length ? chunk : [])
+              ),
+            orElse: () =>
+              Effect.map(
+                sql<{ idempotency_key: string }>`INSERT INTO linecast_outbox ${rows}
+                  ON CONFLICT (idempotency_key) DO NOTHING RETURNING idempotency_key`,
+                (created) => created.map((row) => first.get(row.idempotency_key)!)
+              )
+          })
           // Ours were stored as given: no need to read them back.
-          for (const row of inserted)
-            holders.set(row.idempotency_key, { entry: first.get(row.idempotency_key)!, created: true })
+          for (const entry of inserted) holders.set(entry.idempotencyKey, { entry, created: true })
         }
-        // A key already taken (a message sent again): the entry that holds it is the answer.
-        const taken = fresh.filter((entry) => !holders.has(entry.idempotencyKey))
-        for (const chunk of chunksOf(taken)) {
-          const found = yield* sql<{ idempotency_key: string; body: string }>`SELECT idempotency_key, body
+        // The rest: a key already taken (a message sent again), whose entry is the answer; on SQLite, also
+        // ours in a chunk that had such a key (the row holds our id).
+        const unsure = fresh.filter((entry) => !holders.has(entry.idempotencyKey))
+        for (const chunk of chunksOf(unsure)) {
+          const found = yield* sql<{
+            id: string
+            idempotency_key: string
+            body: string
+          }>`SELECT id, idempotency_key, body
             FROM linecast_outbox WHERE ${sql.in(
               "idempotency_key",
               chunk.map((entry) => entry.idempotencyKey)
             )}`
-          for (const row of found) holders.set(row.idempotency_key, { entry: yield* decode(row.body), created: false })
+          for (const row of found) {
+            const ours = first.get(row.idempotency_key)!
+            holders.set(
+              row.idempotency_key,
+              row.id === ours.id ? { entry: ours, created: true } : { entry: yield* decode(row.body), created: false }
+            )
+          }
         }
         // A new entry's first record is implied by its row (see `history`): only an entry stored otherwise has one written.
         const created = fresh.filter((entry) => holders.get(entry.idempotencyKey)?.created === true && !isNew(entry))

@@ -48,4 +48,14 @@ describe("delivery's SQLite client", () => {
     await first.dispose()
     await second.dispose()
   })
+
+  it("keeps statement journals in memory (a multi-row insert writes no temp file page by page)", async () => {
+    const runtime = ManagedRuntime.make(DeliveryDatabase.layer(await freshDatabase("sqlite")))
+    const [row] = await runtime.runPromise(
+      Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ temp_store: number }>`PRAGMA temp_store`)
+    )
+    await runtime.dispose()
+    // 2: MEMORY.
+    expect(row?.temp_store).toBe(2)
+  })
 })

@@ -20,10 +20,11 @@
  * and `relay, workflows held` (delivery admits nothing, `admittedPerPortal: 0`): the relay's own
  * path without the delivery engine's work. Beside each rate, the process's CPU time per update
  * answered (all of it: the emulators, the bot, delivery), which moves less than a rate on a shared
- * machine.
+ * machine, and (on Linux) how long the main thread ran and waited for a core, and the other threads'
+ * time (delivery's worker, V8's garbage collection and compilation): see `threads.ts`.
  *
  * `pnpm --filter @linecast/telegram-relay bench -- [--json] [--quick] [--postgres]`: `--json` prints one
- * line on stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...}}` (the rest goes to
+ * line on stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...,"relayWaitedPct":..}}` (the rest goes to
  * stderr); `--quick` is a shorter run (under 30 s); `--postgres` runs delivery on PostgreSQL instead of
  * SQLite (a fresh schema for each phase in the database at BENCH_DATABASE_URL, by default
  * postgres://postgres@127.0.0.1:5432/test). BENCH_UPDATES, BENCH_CHATS change the load.
@@ -41,6 +42,7 @@ import { Bot } from "grammy"
 import type { Update } from "grammy/types"
 import { startRelay } from "../src/startRelay.js"
 import { freshSqliteFile, webhookChannel } from "../test/harness.js"
+import { countThreads } from "./threads.js"
 
 const flags = new Set(process.argv.slice(2))
 const json = flags.has("--json")
@@ -85,6 +87,8 @@ interface Measured {
   readonly perSecond: number
   /** This process's CPU time per update answered. */
   readonly cpuMs: number
+  /** The share of the round the main thread was ready to run but waited for a core (0 where unknown). */
+  readonly waited: number
 }
 
 /**
@@ -100,6 +104,7 @@ const measure = async (label: string, count: number, capMs: number): Promise<Mea
   telegram.control.reset({ keepChats: true })
   const started = performance.now()
   const cpuBefore = process.cpuUsage()
+  const threads = countThreads()
   for (let index = 0; index < count; index++) {
     telegram.control.sendCommand(
       { user: ids[index % chats]! },
@@ -116,19 +121,22 @@ const measure = async (label: string, count: number, capMs: number): Promise<Mea
     await new Promise((resolve) => setTimeout(resolve, 10))
     done = answered()
   }
-  const perSecond = done / ((performance.now() - started) / 1000)
+  const elapsedMs = performance.now() - started
+  const perSecond = done / (elapsedMs / 1000)
   const cpu = process.cpuUsage(cpuBefore)
   const cpuMs = (cpu.user + cpu.system) / 1000 / Math.max(1, done)
+  const times = threads()
+  const seconds = (ms: number) => (ms / 1000).toFixed(1)
   say(
-    `${label.padEnd(30)} ${perSecond.toFixed(0).padStart(6)} updates/s, ${cpuMs.toFixed(2)} ms CPU an update${done < count ? ` (${done} of ${count} answered in ${capMs / 1000} s)` : ""}`
+    `${label.padEnd(30)} ${perSecond.toFixed(0).padStart(6)} updates/s, ${cpuMs.toFixed(2)} ms CPU an update${done < count ? ` (${done} of ${count} answered in ${capMs / 1000} s)` : ""}${times === undefined ? "" : `; in ${seconds(elapsedMs)} s the main thread ran ${seconds(times.main.ran)} s and waited ${seconds(times.main.waited)} s for a core, the others ran ${seconds(times.others.ran)} s`}`
   )
-  return { perSecond, cpuMs }
+  return { perSecond, cpuMs, waited: times === undefined ? 0 : times.main.waited / elapsedMs }
 }
 
 /** The best of `count` rounds (the least disturbed by the shared machine), after a warm-up. */
 const best = async (label: string, count: number): Promise<Measured> => {
   await measure(`${label} (warm-up)`, Math.min(quick ? 100 : 200, updates), capMs / 2)
-  let top: Measured = { perSecond: 0, cpuMs: 0 }
+  let top: Measured = { perSecond: 0, cpuMs: 0, waited: 0 }
   for (let index = 1; index <= count; index++) {
     const measured = await measure(`${label} #${index}`, updates, capMs)
     if (measured.perSecond > top.perSecond) top = measured
@@ -244,7 +252,11 @@ if (json) {
     heldPerSecond: rounded(held.perSecond),
     relayCpuMs: rounded(relay.cpuMs),
     heldCpuMs: rounded(held.cpuMs),
-    bareCpuMs: rounded(bare.cpuMs)
+    bareCpuMs: rounded(bare.cpuMs),
+    // How much of the counted round the main thread waited for a core, in % (Linux; 0 elsewhere).
+    relayWaitedPct: rounded(100 * relay.waited),
+    heldWaitedPct: rounded(100 * held.waited),
+    bareWaitedPct: rounded(100 * bare.waited)
   }
   process.stdout.write(`${JSON.stringify({ figures })}\n`)
 }

@@ -13,7 +13,8 @@ export const relay: Scenario = {
     "access, conversion, the durable outbox (SQLite) and its report row, and answers, while delivery sends to the " +
     "portal emulator in the same process (Bitrix24's bucket, 50 draining 2/s; NFR, so everything is sent); the bare " +
     "grammY bot (same runner settings) only replies, and is measured before and after the relay. Also the relay with " +
-    "delivery's workflows held (the relay's own path), and the process's CPU time per update answered. Run by " +
+    "delivery's workflows held (the relay's own path), the process's CPU time per update answered, and how much " +
+    "of the round the main thread was ready but waited for a core (Linux). Run by " +
     "apps/telegram-relay's own bench " +
     `(\`pnpm --filter @linecast/telegram-relay bench -- --json${quick ? " --quick" : ""}\`). Ideal: 1.0×.`,
   figures: [
@@ -24,7 +25,10 @@ export const relay: Scenario = {
     { key: "heldRatio", label: "relay with workflows held / bare grammY", unit: "×" },
     { key: "bareCpuMs", label: "bare grammY bot, CPU an update", unit: "ms" },
     { key: "relayCpuMs", label: "relay, CPU an update", unit: "ms" },
-    { key: "heldCpuMs", label: "relay with workflows held, CPU an update", unit: "ms" }
+    { key: "heldCpuMs", label: "relay with workflows held, CPU an update", unit: "ms" },
+    { key: "bareWaitedPct", label: "bare grammY bot's thread waiting for a core", unit: "%" },
+    { key: "relayWaitedPct", label: "relay's thread waiting for a core", unit: "%" },
+    { key: "heldWaitedPct", label: "relay's thread waiting for a core, workflows held", unit: "%" }
   ],
   repetitions: ({ quick }) => (quick ? 1 : 2),
   goals: [{ figure: "ratio", comparison: ">=", target: 0.7, source: "telegram-relay" }],

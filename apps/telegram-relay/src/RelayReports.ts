@@ -5,7 +5,8 @@
  * name, what the sender was last told); the outbox entry itself holds the outcome.
  *
  * Rows are registered together for the updates that arrived together (one statement, one commit).
- * A watcher reads the rows in pages (by entry id) every `pollMs`, reads those of the page's entries
+ * A watcher reads the rows in pages (by entry id) every `pollMs` (rows told `deferred` every
+ * `deferredEvery`-th time only), reads those of the page's entries
  * that have moved on (settled: sent, merged, dead; or newly deferred) in one query, and sends their
  * reports, a few at a time (different chats at once, one chat's in order). A report is claimed before it is sent (a
  * conditional `UPDATE` to `reporting`), so it is never sent twice: a row is deleted after its final
@@ -152,20 +153,21 @@ export const registerAll = (reports: ReadonlyArray<NewReport>): Effect.Effect<vo
   })
 
 /**
- * The reports still owed, in entry-id order after `after`.
+ * The reports still owed, in entry-id order after `after`: all of them, or only those told `waiting`.
  *
  * @since 0.1.0
  * @category reports
  */
 export const pending = (
   after: string,
-  limit: number
+  limit: number,
+  which: "all" | "waiting" = "all"
 ): Effect.Effect<ReadonlyArray<Report>, SqlError, SqlClient.SqlClient> =>
-  Effect.flatMap(
-    SqlClient.SqlClient,
-    (sql) => sql<Row>`SELECT entry_id, chat_id, message_id, recipient, told FROM linecast_telegram_reports
-      WHERE told <> 'reporting' AND entry_id > ${after} ORDER BY entry_id LIMIT ${limit}`
-  ).pipe(Effect.map((rows) => rows.map(toReport)))
+  Effect.flatMap(SqlClient.SqlClient, (sql) => {
+    const told = which === "all" ? sql`told <> 'reporting'` : sql`told = 'waiting'`
+    return sql<Row>`SELECT entry_id, chat_id, message_id, recipient, told FROM linecast_telegram_reports
+      WHERE ${told} AND entry_id > ${after} ORDER BY entry_id LIMIT ${limit}`
+  }).pipe(Effect.map((rows) => rows.map(toReport)))
 
 /** Claims the reports still as they were read; answers the entry ids claimed. */
 const claimAll = (reports: ReadonlyArray<Report>) =>
@@ -205,6 +207,11 @@ const remove = (entryIds: ReadonlyArray<string>) =>
 export interface WatchOptions {
   readonly pollMs: number
   readonly pageSize: number
+  /**
+   * Reports told `deferred` are read every this many polls only (1: every poll): their entries wait for
+   * a recipient's weekly window, days away, and with the weekly rule they are most of the rows.
+   */
+  readonly deferredEvery: number
   /** Sends a report as a reply to the sender's message (grammY's auto-retry inside). */
   readonly send: (report: Report, text: string) => Effect.Effect<void, ReportFailure>
   readonly log: (level: "info" | "warning" | "error", message: string) => void
@@ -344,26 +351,29 @@ export const watch = (options: WatchOptions): Effect.Effect<never, never, Outbox
     for (const row of dropped) {
       options.log("warning", `a report on entry ${row.entry_id} may not have been sent before the last stop`)
     }
-    const sweep = Effect.gen(function* () {
-      let after = ""
-      while (true) {
-        const page = yield* pending(after, options.pageSize)
-        yield* checkPage(page, options).pipe(
-          Effect.catchAll((error) =>
-            Effect.sync(() =>
-              options.log(
-                "warning",
-                `reports on entries ${page[0]?.entryId} to ${page[page.length - 1]?.entryId} not checked: ${error.message}`
+    const sweep = (which: "all" | "waiting") =>
+      Effect.gen(function* () {
+        let after = ""
+        while (true) {
+          const page = yield* pending(after, options.pageSize, which)
+          yield* checkPage(page, options).pipe(
+            Effect.catchAll((error) =>
+              Effect.sync(() =>
+                options.log(
+                  "warning",
+                  `reports on entries ${page[0]?.entryId} to ${page[page.length - 1]?.entryId} not checked: ${error.message}`
+                )
               )
             )
           )
-        )
-        if (page.length < options.pageSize) return
-        after = page[page.length - 1]!.entryId
-      }
-    }).pipe(Effect.catchAll((error) => Effect.sync(() => options.log("warning", `reports not read: ${error.message}`))))
-    while (true) {
-      yield* sweep
+          if (page.length < options.pageSize) return
+          after = page[page.length - 1]!.entryId
+        }
+      }).pipe(
+        Effect.catchAll((error) => Effect.sync(() => options.log("warning", `reports not read: ${error.message}`)))
+      )
+    for (let poll = 0; ; poll++) {
+      yield* sweep(poll % Math.max(1, options.deferredEvery) === 0 ? "all" : "waiting")
       yield* Effect.sleep(options.pollMs)
     }
   })

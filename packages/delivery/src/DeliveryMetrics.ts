@@ -6,7 +6,7 @@
  */
 import * as Metric from "effect/Metric"
 import * as MetricBoundaries from "effect/MetricBoundaries"
-import type { DeliveryState } from "./OutboxEntry.js"
+import { DeliveryState } from "./OutboxEntry.js"
 
 /**
  * Messages accepted by `enqueue` (a repeated idempotency key is not counted again).
@@ -28,11 +28,16 @@ export const transitions = Metric.counter("linecast_delivery_transitions", {
   description: "Outbox entries entering a state, by state"
 })
 
+/** One tagged counter a state, made once: tagging makes a new metric and key, and a message enters three states. */
+const enteredByState = new Map(
+  DeliveryState.literals.map((state) => [state, Metric.increment(Metric.tagged(transitions, "state", state))] as const)
+)
+
 /**
  * @since 0.1.0
  * @category metrics
  */
-export const entered = (state: DeliveryState) => Metric.increment(Metric.tagged(transitions, "state", state))
+export const entered = (state: DeliveryState) => enteredByState.get(state)!
 
 /**
  * Messages per call to a portal: 1 for a single send, up to 50 for a packed `batch`.

@@ -84,6 +84,10 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
     it("sends once per idempotency key", async () => {
       suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind))
       const enqueuedBefore = (await Effect.runPromise(Metric.value(DeliveryMetrics.enqueued))).count
+      const enteredCount = async (state: "sending" | "sent") =>
+        (await Effect.runPromise(Metric.value(Metric.tagged(DeliveryMetrics.transitions, "state", state)))).count
+      const sendingBefore = await enteredCount("sending")
+      const sentBefore = await enteredCount("sent")
       const first = await enqueue("Deal won", 2, { idempotencyKey: "deal-1-won" })
       const again = await enqueue("Deal won (again)", 2, { idempotencyKey: "deal-1-won" })
       expect(first.created).toBe(true)
@@ -94,6 +98,9 @@ for (const kind of ["sqlite", "postgres"] as const satisfies ReadonlyArray<Datab
       expect(sent.receipt?.requestId).toBeTruthy()
       expect(inboxTexts(2)).toEqual(["Deal won"])
       expect((await Effect.runPromise(Metric.value(DeliveryMetrics.enqueued))).count - enqueuedBefore).toBe(1)
+      // The transitions by state: one message, one `sending`, one `sent`.
+      expect((await enteredCount("sending")) - sendingBefore).toBe(1)
+      expect((await enteredCount("sent")) - sentBefore).toBe(1)
     })
 
     it("sends a message with its first step alone, and makes a workflow only of one that has to wait", async () => {

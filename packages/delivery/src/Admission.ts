@@ -26,7 +26,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { OutboxStorageError } from "./DeliveryError.js"
-import { createTables, storageError, transaction } from "./internal/tables.js"
+import { createTables, storageError, transaction, write } from "./internal/tables.js"
 
 /**
  * An entry's workflow, as admission knows it.
@@ -318,10 +318,9 @@ export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClien
     release: (list) =>
       list.length === 0
         ? Effect.void
-        : sql`DELETE FROM linecast_admission WHERE ${keys(list)}`.pipe(
+        : write(sql, "release", sql`DELETE FROM linecast_admission WHERE ${keys(list)}`).pipe(
             Effect.zipRight(Queue.offer(signal, undefined)),
-            Effect.asVoid,
-            Effect.mapError(storageError("release"))
+            Effect.asVoid
           ),
 
     requeue: (list) =>

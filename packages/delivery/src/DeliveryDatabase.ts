@@ -18,6 +18,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as SqliteClient from "./internal/sqliteClient.js"
+import { grouped } from "./internal/transactionGroups.js"
 
 /**
  * @since 0.1.0
@@ -86,10 +87,23 @@ export const layerConfig: Layer.Layer<SqlClient.SqlClient, ConfigError.ConfigErr
  * the connection's next user can reach it. Every transaction on delivery's database goes through here,
  * adapters' own tables included.
  *
+ * On SQLite, transactions that arrive while another is being written share the next commit (one fsync for
+ * all), each in a savepoint of its own: one that fails rolls back alone, and none is answered before its
+ * commit. PostgreSQL's pool runs them side by side instead.
+ *
  * @since 0.1.0
  * @category transactions
  */
 export const withTransaction = <A, E, R>(
+  sql: SqlClient.SqlClient,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | SqlError.SqlError, R> =>
+  sql.onDialectOrElse({
+    sqlite: () => grouped(sql, (group) => ownTransaction(sql, group), effect),
+    orElse: () => ownTransaction(sql, effect)
+  })
+
+const ownTransaction = <A, E, R>(
   sql: SqlClient.SqlClient,
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | SqlError.SqlError, R> =>

@@ -10,7 +10,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { createTables, storageError } from "./internal/tables.js"
+import { createTables, storageError, write } from "./internal/tables.js"
 import type { OutboxStorageError } from "./OutboxStore.js"
 
 /**
@@ -94,12 +94,13 @@ export const make: Effect.Effect<PortalState.Service, OutboxStorageError, SqlCli
       begin: (portal, attempts, at) =>
         attempts.length === 0
           ? Effect.succeed(new Set<string>())
-          : sql<{ attempt_id: string }>`INSERT INTO linecast_send_attempt ${sql.insert(
-              attempts.map((attempt) => ({ attempt_id: attempt, portal, started_at: at }))
-            )} ON CONFLICT (attempt_id) DO NOTHING RETURNING attempt_id`.pipe(
-              Effect.map((rows) => new Set(rows.map((row) => row.attempt_id))),
-              Effect.mapError(storageError("begin"))
-            ),
+          : write(
+              sql,
+              "begin",
+              sql<{ attempt_id: string }>`INSERT INTO linecast_send_attempt ${sql.insert(
+                attempts.map((attempt) => ({ attempt_id: attempt, portal, started_at: at }))
+              )} ON CONFLICT (attempt_id) DO NOTHING RETURNING attempt_id`
+            ).pipe(Effect.map((rows) => new Set(rows.map((row) => row.attempt_id)))),
       forget: (portal, before) =>
         sql`DELETE FROM linecast_send_attempt WHERE portal = ${portal} AND started_at < ${before}`.pipe(
           Effect.asVoid,

@@ -12,7 +12,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { storageError } from "./internal/tables.js"
+import { storageError, write } from "./internal/tables.js"
 import type { Recipient } from "./OutboxEntry.js"
 import { migrate, type OutboxStorageError } from "./OutboxStore.js"
 
@@ -167,26 +167,27 @@ export const make = (
           if (row?.claimed_by !== null && row?.claimed_by !== undefined)
             return { _tag: "Held", by: row.claimed_by } as const
           return { _tag: "Blocked", until: opensAt(row) } as const
-        }).pipe(Effect.mapError(failed("claim"))),
+        }).pipe((claim) => write(sql, "ledger.claim", claim)),
       record: (recipient, sentAt) =>
         onRow(
           recipient,
           sql<{ user_id: unknown }>`UPDATE linecast_ledger SET last_sent_at = ${sentAt}, claimed_by = NULL
             WHERE ${key(recipient)} RETURNING user_id`
-        ).pipe(Effect.mapError(failed("record"))),
+        ).pipe((record) => write(sql, "ledger.record", record)),
       learn: (recipient, now) => {
         const until = now + Math.min(settings.probeAfterMs, settings.windowMs)
         return onRow(
           recipient,
           sql<{ user_id: unknown }>`UPDATE linecast_ledger SET blocked_until = ${until}, claimed_by = NULL
             WHERE ${key(recipient)} RETURNING user_id`
-        ).pipe(Effect.as(until), Effect.mapError(failed("learn")))
+        ).pipe((learn) => write(sql, "ledger.learn", learn), Effect.as(until))
       },
       release: (recipient, entryId) =>
-        sql`UPDATE linecast_ledger SET claimed_by = NULL WHERE ${key(recipient)} AND claimed_by = ${entryId}`.pipe(
-          Effect.asVoid,
-          Effect.mapError(failed("release"))
-        ),
+        write(
+          sql,
+          "ledger.release",
+          sql`UPDATE linecast_ledger SET claimed_by = NULL WHERE ${key(recipient)} AND claimed_by = ${entryId}`
+        ).pipe(Effect.asVoid),
       lastSent: (recipient) =>
         read(recipient).pipe(
           Effect.map((row) => (row === undefined ? undefined : toNumber(row.last_sent_at))),

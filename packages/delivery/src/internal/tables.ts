@@ -28,6 +28,25 @@ export const transaction = <A, E, R>(
   ) as Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R>
 
 /**
+ * A write that needs no transaction of its own (one statement, or a few whose order the caller holds), with its
+ * database failures as `OutboxStorageError`s. On SQLite it shares a commit with the transactions beside it (see
+ * `DeliveryDatabase.withTransaction`): a message's few writes were an fsync each. On PostgreSQL it runs as it is,
+ * without the round trips of a transaction.
+ */
+export const write = <A, E, R>(
+  sql: SqlClient.SqlClient,
+  operation: string,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R> =>
+  sql.onDialectOrElse({
+    sqlite: () => transaction(sql, operation, effect),
+    orElse: () =>
+      Effect.catchIf(effect as Effect.Effect<A, E | SqlError, R>, isSqlError, (error) =>
+        Effect.fail(storageError(operation)(error))
+      ) as Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R>
+  })
+
+/**
  * A column added to a table after its first version: a table made earlier gains it (nullable).
  */
 export interface AddedColumn {

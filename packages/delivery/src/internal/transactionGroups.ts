@@ -1,0 +1,134 @@
+/**
+ * Group commit for transactions on SQLite: transactions that reach a connection while another group
+ * is being written wait for the next group, and a group is one `BEGIN ... COMMIT` (one write of the
+ * WAL, one fsync) with each transaction in a savepoint of its own, so that one that fails rolls back
+ * alone. Every caller is answered after the commit that holds its work, never before.
+ *
+ * Why: delivery's worker wrote about five commits a message (the recipient's claim, the `sending`
+ * save, the `sent` save, the recorded send, the admission place given back), each with its fsync;
+ * those of the messages one portal call carries arrive together and now share commits. The write
+ * lock an adapter's thread waits for is taken a few times a call instead of five times a message.
+ *
+ * A transaction runs in the group's fiber, with its caller's services; a caller already inside a
+ * transaction runs its work in place (a savepoint of that one). A caller interrupted while its work
+ * waits takes it out of the queue; once a group has begun it, it is committed with the group.
+ */
+import * as SqlClient from "@effect/sql/SqlClient"
+import type { SqlError } from "@effect/sql/SqlError"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Option from "effect/Option"
+
+/** The most transactions in one group: a group holds the write lock, which the other connection may wait for. */
+const maxGroup = 64
+
+interface Waiting {
+  readonly work: Effect.Effect<unknown, unknown>
+  readonly done: Deferred.Deferred<Exit.Exit<unknown, unknown>>
+  started: boolean
+}
+
+interface Groups {
+  readonly queue: Array<Waiting>
+  writing: boolean
+  /** Commits written, for tests and benchmarks. */
+  commits: number
+  /** Transactions committed. */
+  transactions: number
+}
+
+/** One queue per client (per connection, on SQLite). */
+const byClient = new WeakMap<SqlClient.SqlClient, Groups>()
+
+const groupsOf = (sql: SqlClient.SqlClient): Groups => {
+  let groups = byClient.get(sql)
+  if (groups === undefined) {
+    groups = { queue: [], writing: false, commits: 0, transactions: 0 }
+    byClient.set(sql, groups)
+  }
+  return groups
+}
+
+/**
+ * Runs `effect` in a transaction of `sql` that shares its commit with those waiting beside it.
+ * `transaction` begins and commits a whole group (a transaction of its own, as `sql.withTransaction`).
+ */
+export const grouped = <A, E, R>(
+  sql: SqlClient.SqlClient,
+  transaction: <X, Y>(effect: Effect.Effect<X, Y>) => Effect.Effect<X, Y | SqlError>,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, E | SqlError, R> =>
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function* () {
+      if (Option.isSome(yield* Effect.serviceOption(SqlClient.TransactionConnection))) {
+        return yield* restore(sql.withTransaction(effect))
+      }
+      const context = yield* Effect.context<R>()
+      const groups = groupsOf(sql)
+      const waiting: Waiting = {
+        // The group's fiber brings the transaction's connection; the caller brings everything else.
+        work: Effect.mapInputContext(effect, (group: Context.Context<never>) => Context.merge(context, group)),
+        done: yield* Deferred.make<Exit.Exit<unknown, unknown>>(),
+        started: false
+      }
+      groups.queue.push(waiting)
+      if (!groups.writing) {
+        groups.writing = true
+        yield* Effect.forkDaemon(write(sql, groups, transaction))
+      }
+      const exit = yield* restore(Deferred.await(waiting.done)).pipe(
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            if (waiting.started) return
+            const index = groups.queue.indexOf(waiting)
+            if (index >= 0) groups.queue.splice(index, 1)
+          })
+        )
+      )
+      return yield* exit as Exit.Exit<A, E | SqlError>
+    })
+  )
+
+/** Writes groups while transactions wait, then stops (the next transaction starts it again). */
+const write = (
+  sql: SqlClient.SqlClient,
+  groups: Groups,
+  transaction: <X, Y>(effect: Effect.Effect<X, Y>) => Effect.Effect<X, Y | SqlError>
+): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    if (groups.queue.length === 0) {
+      groups.writing = false
+      return Effect.void
+    }
+    const group = groups.queue.splice(0, maxGroup)
+    for (const waiting of group) waiting.started = true
+    const exits: Array<Exit.Exit<unknown, unknown>> = []
+    // Each in a savepoint (a transaction inside the group's): one that fails is rolled back alone.
+    const body = Effect.forEach(
+      group,
+      (waiting) => Effect.map(Effect.exit(sql.withTransaction(waiting.work)), (exit) => void exits.push(exit)),
+      { discard: true }
+    )
+    return Effect.exit(transaction(body)).pipe(
+      Effect.flatMap((committed) => {
+        if (Exit.isSuccess(committed)) {
+          groups.commits++
+          groups.transactions += group.length
+        }
+        return Effect.forEach(
+          group,
+          (waiting, index) => Deferred.succeed(waiting.done, Exit.isSuccess(committed) ? exits[index]! : committed),
+          { discard: true }
+        )
+      }),
+      Effect.zipRight(Effect.suspend(() => write(sql, groups, transaction)))
+    )
+  })
+
+/** How many commits and transactions went through `grouped` on this client so far. */
+export const countsOf = (sql: SqlClient.SqlClient): { readonly commits: number; readonly transactions: number } => {
+  const groups = groupsOf(sql)
+  return { commits: groups.commits, transactions: groups.transactions }
+}

@@ -1,0 +1,134 @@
+import { SqlClient } from "@effect/sql"
+import { describe, expect, it } from "@effect/vitest"
+import { Data, Deferred, Effect, Fiber, ManagedRuntime } from "effect"
+import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
+import { countsOf } from "../src/internal/transactionGroups.js"
+import { freshDatabase } from "./harness.js"
+
+class Refused extends Data.TaggedError("Refused")<{ readonly n: number }> {}
+
+/** Two connections to one fresh SQLite file: `own` writes, `other` looks at what is committed. */
+const connections = async () => {
+  const database = await freshDatabase("sqlite")
+  const own = ManagedRuntime.make(DeliveryDatabase.layer(database))
+  const other = ManagedRuntime.make(DeliveryDatabase.layer(database))
+  await own.runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql`CREATE TABLE rows (n INTEGER PRIMARY KEY)`))
+  const committed = (n: number) =>
+    other.runPromise(
+      Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT n FROM rows WHERE n = ${n}`)
+    )
+  const all = () =>
+    other
+      .runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT n FROM rows ORDER BY n`))
+      .then((rows) => rows.map((row) => row.n))
+  const close = () => Promise.all([own.dispose(), other.dispose()])
+  return { own, committed, all, close }
+}
+
+const insert = (sql: SqlClient.SqlClient, n: number) => sql`INSERT INTO rows (n) VALUES (${n})`
+
+describe("transactions grouped on SQLite", () => {
+  it("shares commits among transactions that arrive together, and answers each only once it is committed", async () => {
+    const { own, committed, close } = await connections()
+    const seen = await own.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const before = countsOf(sql)
+        const seen = yield* Effect.forEach(
+          Array.from({ length: 40 }, (_, index) => index + 1),
+          (n) =>
+            Effect.zipRight(
+              DeliveryDatabase.withTransaction(sql, insert(sql, n)),
+              // The other connection sees the row as soon as its writer is answered.
+              Effect.promise(() => committed(n))
+            ),
+          { concurrency: "unbounded" }
+        )
+        const after = countsOf(sql)
+        expect(after.transactions - before.transactions).toBe(40)
+        // Forty transactions, far fewer commits.
+        expect(after.commits - before.commits).toBeLessThan(10)
+        return seen
+      })
+    )
+    expect(seen.map((rows) => rows.length)).toEqual(Array.from({ length: 40 }, () => 1))
+    await close()
+  })
+
+  it("rolls back a transaction that fails alone: the others of its group are committed, it gets its own error", async () => {
+    const { own, all, close } = await connections()
+    const outcomes = await own.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        return yield* Effect.forEach(
+          [1, 2, 3, 4, 5],
+          (n) =>
+            DeliveryDatabase.withTransaction(
+              sql,
+              // The third writes its row, then fails: its row must not stay.
+              n === 3 ? Effect.zipRight(insert(sql, n), Effect.fail(new Refused({ n }))) : insert(sql, n)
+            ).pipe(
+              Effect.as("committed"),
+              Effect.catchTag("Refused", (error) => Effect.succeed(`refused ${error.n}`))
+            ),
+          { concurrency: "unbounded" }
+        )
+      })
+    )
+    expect(outcomes).toEqual(["committed", "committed", "refused 3", "committed", "committed"])
+    expect(await all()).toEqual([1, 2, 4, 5])
+    await close()
+  })
+
+  it("runs a transaction inside a transaction in place, as a savepoint of the outer one", async () => {
+    const { own, all, close } = await connections()
+    await own.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        yield* DeliveryDatabase.withTransaction(
+          sql,
+          Effect.gen(function* () {
+            yield* insert(sql, 1)
+            // Waiting for a group of its own would never end: the outer transaction holds the connection.
+            yield* DeliveryDatabase.withTransaction(sql, insert(sql, 2))
+            yield* DeliveryDatabase.withTransaction(sql, Effect.zipRight(insert(sql, 3), new Refused({ n: 3 }))).pipe(
+              Effect.ignore
+            )
+          })
+        ).pipe(Effect.timeout("5 seconds"))
+      })
+    )
+    expect(await all()).toEqual([1, 2])
+    await close()
+  })
+
+  it("drops the work of a caller interrupted before its group began, and goes on with the next", async () => {
+    const { own, all, close } = await connections()
+    await own.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        const inside = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        // The first group holds the connection until released.
+        const first = yield* Effect.fork(
+          DeliveryDatabase.withTransaction(
+            sql,
+            Effect.zipRight(
+              insert(sql, 1),
+              Effect.zipRight(Deferred.succeed(inside, undefined), Deferred.await(release))
+            )
+          )
+        )
+        yield* Deferred.await(inside)
+        const second = yield* Effect.fork(DeliveryDatabase.withTransaction(sql, insert(sql, 2)))
+        yield* Effect.yieldNow()
+        yield* Fiber.interrupt(second)
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(first)
+        yield* DeliveryDatabase.withTransaction(sql, insert(sql, 3)).pipe(Effect.timeout("5 seconds"))
+      })
+    )
+    expect(await all()).toEqual([1, 3])
+    await close()
+  })
+})

@@ -8,7 +8,8 @@
  * A watcher reads the rows in pages (by entry id) every `pollMs` (rows told `deferred` every
  * `deferredEvery`-th time only), reads those of the page's entries
  * that have moved on (settled: sent, merged, dead; or newly deferred) in one query, and sends their
- * reports, a few at a time (different chats at once, one chat's in order). A report is claimed before it is sent (a
+ * reports, a few messages at a time (different chats at once, one chat's in order); the reports a chat
+ * has ready together go in one message (up to 20). A report is claimed before it is sent (a
  * conditional `UPDATE` to `reporting`), so it is never sent twice: a row is deleted after its final
  * report, or goes back to what it was when Telegram refused it for now. A crash between the claim
  * and the send can lose the reports being sent (never duplicate them): such rows are dropped, with
@@ -240,40 +241,83 @@ const next = (
   return undefined
 }
 
-/** Reports sent at once (each chat's one after another): also the most a crash between claim and send can lose. */
+/**
+ * One message to a chat: the reports on one or more of its sender's messages. A chat with several
+ * reports ready at once gets them in one message (a broadcast to a group makes one report for each
+ * member): Telegram lets a bot send about one message a second to a chat and thirty a second in all,
+ * and the sender reads one message instead of a burst of them.
+ */
+interface Message {
+  /** The reports it carries, oldest first; it replies to the newest one's message. */
+  readonly steps: ReadonlyArray<Step>
+  readonly text: string
+}
+
+/** Reports in one message at most, and its length (Telegram takes 4,096 characters). */
+const reportsPerMessage = 20
+const messageLength = 3_500
+
+const messageOf = (steps: ReadonlyArray<Step>): Message =>
+  steps.length === 1
+    ? { steps, text: steps[0]!.text }
+    : {
+        steps,
+        text: [`${steps.length} reports:`, ...steps.map((step) => `• ${step.text}`)].join("\n")
+      }
+
+/** The ready reports as messages: each chat's in order, as few messages as the limits allow. */
+const messagesOf = (ready: ReadonlyArray<Step>): ReadonlyArray<Message> => {
+  const byChat = new Map<number, Array<Array<Step>>>()
+  for (const step of ready) {
+    const groups = byChat.get(step.report.chatId) ?? []
+    if (groups.length === 0) byChat.set(step.report.chatId, groups)
+    const last = groups[groups.length - 1]
+    const length = (last ?? []).reduce((sum, other) => sum + other.text.length + 3, 0) + step.text.length
+    if (last === undefined || last.length >= reportsPerMessage || length > messageLength) groups.push([step])
+    else last.push(step)
+  }
+  return [...byChat.values()].flat().map(messageOf)
+}
+
+/** Messages sent at once (each chat's one after another): also the most a crash between claim and send can lose. */
 const sendChunk = 16
 
-/** Claims, sends and settles a few reports; never interrupted half-way. */
-const sendAll = (ready: ReadonlyArray<Step>, options: WatchOptions) =>
+/** Claims, sends and settles the reports of a few messages; never interrupted half-way. */
+const sendAll = (messages: ReadonlyArray<Message>, options: WatchOptions) =>
   Effect.gen(function* () {
-    const claimed = yield* claimAll(ready.map(({ report }) => report))
-    const byChat = new Map<number, Array<Step>>()
-    for (const step of ready) {
-      if (!claimed.has(step.report.entryId)) continue
-      const chat = byChat.get(step.report.chatId)
-      if (chat === undefined) byChat.set(step.report.chatId, [step])
-      else chat.push(step)
+    const claimed = yield* claimAll(messages.flatMap((message) => message.steps.map(({ report }) => report)))
+    const byChat = new Map<number, Array<Message>>()
+    for (const message of messages) {
+      // A report claimed meanwhile by another watcher is not told twice.
+      const steps = message.steps.filter((step) => claimed.has(step.report.entryId))
+      if (steps.length === 0) continue
+      const mine = steps.length === message.steps.length ? message : messageOf(steps)
+      const chatId = steps[0]!.report.chatId
+      const chat = byChat.get(chatId)
+      if (chat === undefined) byChat.set(chatId, [mine])
+      else chat.push(mine)
     }
     const sent = yield* Effect.forEach(
       byChat.values(),
-      (steps) =>
-        Effect.forEach(steps, (step) =>
-          options.send(step.report, step.text).pipe(
+      (chat) =>
+        Effect.forEach(chat, (message) => {
+          const newest = message.steps[message.steps.length - 1]!.report
+          return options.send(newest, message.text).pipe(
             Effect.as(true),
             Effect.catchAll((failure) => {
               options.log(
                 "warning",
-                `could not report on entry ${step.report.entryId} to chat ${step.report.chatId}${failure.permanent ? ", giving up" : ", trying again later"}: ${failure.message}`
+                `could not report on ${message.steps.length === 1 ? `entry ${newest.entryId}` : `${message.steps.length} entries (the newest ${newest.entryId})`} to chat ${newest.chatId}${failure.permanent ? ", giving up" : ", trying again later"}: ${failure.message}`
               )
               // 400 and 403 will not change by asking again: the report is done with.
               return Effect.succeed(failure.permanent)
             }),
-            Effect.map((done) => ({ step, done }))
+            Effect.map((done) => message.steps.map((step) => ({ step, done })))
           )
-        ),
+        }),
       { concurrency: "unbounded" }
     )
-    const results = sent.flat()
+    const results = sent.flat(2)
     const done = results.filter((result) => result.done).map((result) => result.step)
     yield* remove(done.filter((step) => step.after === undefined).map((step) => step.report.entryId))
     yield* setTold(
@@ -331,8 +375,9 @@ const checkPage = (page: ReadonlyArray<Report>, options: WatchOptions) =>
       const step = entry === undefined ? undefined : next(report, fromEntry(report.to, entry))
       if (step !== undefined) ready.push({ report, ...step })
     }
-    for (let start = 0; start < ready.length; start += sendChunk) {
-      yield* sendAll(ready.slice(start, start + sendChunk), options)
+    const messages = messagesOf(ready)
+    for (let start = 0; start < messages.length; start += sendChunk) {
+      yield* sendAll(messages.slice(start, start + sendChunk), options)
     }
   })
 

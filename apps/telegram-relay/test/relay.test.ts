@@ -60,7 +60,8 @@ const over = (
 
 const inbox = (userId: number) => portal.control.inbox("demo", userId)
 
-const isReport = (text: string) => /^(Delivered|Not delivered)/.test(text)
+/** A report on one message, or the reports a chat had ready together, in one message. */
+const isReport = (text: string) => /^(Delivered|Not delivered|\d+ reports:\n)/.test(text)
 /** The answers to the operator's messages (not the reports that follow). */
 const answers = () => replies(telegram, operator).filter((text) => !isReport(text))
 /** The reports sent to the operator so far that match. */
@@ -233,6 +234,20 @@ describe("the Telegram relay", () => {
         await eventually(() => reports(/^Delivered to dmitri/).length === 2, "the digest's report")
       },
       { policy: "digest" }
+    ))
+
+  it("reports on a broadcast in one message, a line for each member, replying to the broadcast", () =>
+    withRelay(
+      async () => {
+        const broadcast = telegram.control.sendCommand({ user: operator }, "broadcast", "sales hello all")
+        await eventually(() => inbox(2).length === 1 && inbox(4).length === 1, "the broadcast to be delivered")
+        // Both were delivered before the watcher's next look: their reports go together.
+        const report = await reportMatching(/^2 reports:/)
+        expect(report.text).toBe("2 reports:\n• Delivered to boris.\n• Delivered to dmitri.")
+        expect(repliedTo(report)).toBe((broadcast.message as { message_id: number }).message_id)
+        expect(reports(/Delivered to (boris|dmitri)/)).toHaveLength(1)
+      },
+      { followUpPollMs: 2_000 }
     ))
 
   it("handles one chat's updates in order", () =>
@@ -479,9 +494,9 @@ describe("the Telegram relay", () => {
       await eventually(() => telegram.control.pendingUpdates().length === 0, "the updates to be confirmed")
       expect(inbox(2).map((message) => message.message)).toEqual(["in flight"])
       expect(inbox(3).map((message) => message.message)).toEqual(["right at the stop"])
-      // The reports owed survive the restart.
-      await reportMatching(/^Delivered to boris/)
-      await reportMatching(/^Delivered to carla/)
+      // The reports owed survive the restart (in one message when both are ready at once).
+      await reportMatching(/(^|• )Delivered to boris\./m)
+      await reportMatching(/(^|• )Delivered to carla\./m)
     } finally {
       await second.stop()
     }

@@ -24,7 +24,7 @@
  * time (delivery's worker, V8's garbage collection and compilation): see `threads.ts`.
  *
  * `pnpm --filter @linecast/telegram-relay bench -- [--json] [--quick] [--postgres]`: `--json` prints one
- * line on stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...,"relayWaitedPct":..}}` (the rest goes to
+ * line on stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...,"relayWaitedPct":..,"relayDelivered":..}}` (the rest goes to
  * stderr); `--quick` is a shorter run (under 30 s); `--postgres` runs delivery on PostgreSQL instead of
  * SQLite (a fresh schema for each phase in the database at BENCH_DATABASE_URL, by default
  * postgres://postgres@127.0.0.1:5432/test). BENCH_UPDATES, BENCH_CHATS change the load.
@@ -68,7 +68,7 @@ const portal = await startPortalEmulator()
 portal.control.configure("demo", { nfr: true })
 for (let id = 100; id < 100 + users; id++) portal.control.portal("demo").addUser({ id, name: `User ${id}` })
 
-const isReport = (text: string | undefined) => /^(Delivered|Not delivered)/.test(text ?? "")
+const isReport = (text: string | undefined) => /^(Delivered|Not delivered|\d+ reports:\n)/.test(text ?? "")
 
 /** The runner's settings, the same for both bots. */
 const runnerOptions: RunOptions<Update> = {
@@ -89,6 +89,10 @@ interface Measured {
   readonly cpuMs: number
   /** The share of the round the main thread was ready to run but waited for a core (0 where unknown). */
   readonly waited: number
+  /** Messages the portal received during the round (delivery runs beside the relay's intake). */
+  readonly delivered: number
+  /** The other threads' CPU (delivery's worker, V8's threads) per message delivered in the round (0 where unknown). */
+  readonly othersMsPerDelivered: number
 }
 
 /**
@@ -105,6 +109,7 @@ const measure = async (label: string, count: number, capMs: number): Promise<Mea
   const started = performance.now()
   const cpuBefore = process.cpuUsage()
   const threads = countThreads()
+  const inboxBefore = portal.control.portal("demo").inbox.length
   for (let index = 0; index < count; index++) {
     telegram.control.sendCommand(
       { user: ids[index % chats]! },
@@ -126,11 +131,19 @@ const measure = async (label: string, count: number, capMs: number): Promise<Mea
   const cpu = process.cpuUsage(cpuBefore)
   const cpuMs = (cpu.user + cpu.system) / 1000 / Math.max(1, done)
   const times = threads()
+  const delivered = portal.control.portal("demo").inbox.length - inboxBefore
+  const othersMsPerDelivered = times === undefined || delivered === 0 ? 0 : times.others.ran / delivered
   const seconds = (ms: number) => (ms / 1000).toFixed(1)
   say(
-    `${label.padEnd(30)} ${perSecond.toFixed(0).padStart(6)} updates/s, ${cpuMs.toFixed(2)} ms CPU an update${done < count ? ` (${done} of ${count} answered in ${capMs / 1000} s)` : ""}${times === undefined ? "" : `; in ${seconds(elapsedMs)} s the main thread ran ${seconds(times.main.ran)} s and waited ${seconds(times.main.waited)} s for a core, the others ran ${seconds(times.others.ran)} s`}`
+    `${label.padEnd(30)} ${perSecond.toFixed(0).padStart(6)} updates/s, ${cpuMs.toFixed(2)} ms CPU an update${done < count ? ` (${done} of ${count} answered in ${capMs / 1000} s)` : ""}${times === undefined ? "" : `; in ${seconds(elapsedMs)} s the main thread ran ${seconds(times.main.ran)} s and waited ${seconds(times.main.waited)} s for a core, the others ran ${seconds(times.others.ran)} s`}${delivered > 0 ? `; ${delivered} messages delivered meanwhile (${othersMsPerDelivered.toFixed(1)} ms of the other threads' CPU each)` : ""}`
   )
-  return { perSecond, cpuMs, waited: times === undefined ? 0 : times.main.waited / elapsedMs }
+  return {
+    perSecond,
+    cpuMs,
+    waited: times === undefined ? 0 : times.main.waited / elapsedMs,
+    delivered,
+    othersMsPerDelivered
+  }
 }
 
 /**
@@ -142,7 +155,7 @@ const measure = async (label: string, count: number, capMs: number): Promise<Mea
  */
 const best = async (label: string, count: number): Promise<Measured> => {
   await measure(`${label} (warm-up)`, quick ? Math.min(100, updates) : updates, capMs)
-  let top: Measured = { perSecond: 0, cpuMs: 0, waited: 0 }
+  let top: Measured = { perSecond: 0, cpuMs: 0, waited: 0, delivered: 0, othersMsPerDelivered: 0 }
   for (let index = 1; index <= count; index++) {
     const measured = await measure(`${label} #${index}`, updates, capMs)
     if (measured.perSecond > top.perSecond) top = measured
@@ -262,7 +275,10 @@ if (json) {
     // How much of the counted round the main thread waited for a core, in % (Linux; 0 elsewhere).
     relayWaitedPct: rounded(100 * relay.waited),
     heldWaitedPct: rounded(100 * held.waited),
-    bareWaitedPct: rounded(100 * bare.waited)
+    bareWaitedPct: rounded(100 * bare.waited),
+    // Delivery's work beside the relay's counted round: what it delivered, and the other threads' CPU a message.
+    relayDelivered: relay.delivered,
+    relayOthersMsPerDelivered: rounded(relay.othersMsPerDelivered)
   }
   process.stdout.write(`${JSON.stringify({ figures })}\n`)
 }

@@ -14,7 +14,8 @@ export const relay: Scenario = {
     "portal emulator in the same process (Bitrix24's bucket, 50 draining 2/s; NFR, so everything is sent); the bare " +
     "grammY bot (same runner settings) only replies, and is measured before and after the relay. Also the relay with " +
     "delivery's workflows held (the relay's own path), the process's CPU time per update answered, and how much " +
-    "of the round the main thread was ready but waited for a core (Linux). Run by " +
+    "of the round the main thread was ready but waited for a core (Linux), and what delivery sent meanwhile (the messages, " +
+    "and the other threads' CPU each: delivery's worker and V8's threads). Run by " +
     "apps/telegram-relay's own bench " +
     `(\`pnpm --filter @linecast/telegram-relay bench -- --json${quick ? " --quick" : ""}\`). Ideal: 1.0×.`,
   figures: [
@@ -28,7 +29,9 @@ export const relay: Scenario = {
     { key: "heldCpuMs", label: "relay with workflows held, CPU an update", unit: "ms" },
     { key: "bareWaitedPct", label: "bare grammY bot's thread waiting for a core", unit: "%" },
     { key: "relayWaitedPct", label: "relay's thread waiting for a core", unit: "%" },
-    { key: "heldWaitedPct", label: "relay's thread waiting for a core, workflows held", unit: "%" }
+    { key: "heldWaitedPct", label: "relay's thread waiting for a core, workflows held", unit: "%" },
+    { key: "relayDelivered", label: "messages delivered during the relay's counted round", unit: "msg" },
+    { key: "relayOthersMsPerDelivered", label: "other threads' CPU a message delivered meanwhile", unit: "ms" }
   ],
   repetitions: ({ quick }) => (quick ? 1 : 2),
   goals: [{ figure: "ratio", comparison: ">=", target: 0.7, source: "telegram-relay" }],

@@ -1,9 +1,11 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Data, Deferred, Effect, Fiber, ManagedRuntime } from "effect"
+import { Context, Data, Deferred, Effect, Fiber, ManagedRuntime } from "effect"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import { countsOf } from "../src/internal/transactionGroups.js"
 import { freshDatabase } from "./harness.js"
+
+class Label extends Context.Tag("Label")<Label, number>() {}
 
 class Refused extends Data.TaggedError("Refused")<{ readonly n: number }> {}
 
@@ -77,6 +79,27 @@ describe("transactions grouped on SQLite", () => {
     )
     expect(outcomes).toEqual(["committed", "committed", "refused 3", "committed", "committed"])
     expect(await all()).toEqual([1, 2, 4, 5])
+    await close()
+  })
+
+  it("runs each transaction of a group with its own caller's services", async () => {
+    const { own, all, close } = await connections()
+    await own.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        // The group's fiber is started by the first caller: the others must still see their own.
+        yield* Effect.forEach(
+          [10, 20, 30],
+          (label) =>
+            DeliveryDatabase.withTransaction(
+              sql,
+              Effect.flatMap(Label, (n) => insert(sql, n))
+            ).pipe(Effect.provideService(Label, label)),
+          { concurrency: "unbounded" }
+        )
+      })
+    )
+    expect(await all()).toEqual([10, 20, 30])
     await close()
   })
 

@@ -68,8 +68,13 @@ export const grouped = <A, E, R>(
       const context = yield* Effect.context<R>()
       const groups = groupsOf(sql)
       const waiting: Waiting = {
-        // The group's fiber brings the transaction's connection; the caller brings everything else.
-        work: Effect.mapInputContext(effect, (group: Context.Context<never>) => Context.merge(context, group)),
+        // The group's fiber brings the transaction's connection (its savepoint's); the caller, everything else.
+        work: Effect.mapInputContext(effect, (group: Context.Context<never>) =>
+          Option.match(Context.getOption(group, SqlClient.TransactionConnection), {
+            onNone: () => context,
+            onSome: (connection) => Context.add(context, SqlClient.TransactionConnection, connection)
+          })
+        ),
         done: yield* Deferred.make<Exit.Exit<unknown, unknown>>(),
         started: false
       }

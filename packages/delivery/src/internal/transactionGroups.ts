@@ -128,6 +128,15 @@ const write = (
           { discard: true }
         )
       }),
+      // A daemon is interrupted by nobody; should it be, its callers are not left waiting, and the next starts another.
+      Effect.onInterrupt(() =>
+        Effect.zipRight(
+          Effect.sync(() => {
+            groups.writing = false
+          }),
+          Effect.forEach(group, (waiting) => Deferred.interrupt(waiting.done), { discard: true })
+        )
+      ),
       Effect.zipRight(Effect.suspend(() => write(sql, groups, transaction)))
     )
   })

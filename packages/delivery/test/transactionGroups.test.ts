@@ -23,18 +23,20 @@ const connections = async () => {
     other
       .runPromise(Effect.flatMap(SqlClient.SqlClient, (sql) => sql<{ n: number }>`SELECT n FROM rows ORDER BY n`))
       .then((rows) => rows.map((row) => row.n))
+  /** Runs on the writing connection. */
+  const run = <A>(use: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
+    own.runPromise(Effect.flatMap(SqlClient.SqlClient, use))
   const close = () => Promise.all([own.dispose(), other.dispose()])
-  return { own, committed, all, close }
+  return { run, committed, all, close }
 }
 
 const insert = (sql: SqlClient.SqlClient, n: number) => sql`INSERT INTO rows (n) VALUES (${n})`
 
 describe("transactions grouped on SQLite", () => {
   it("shares commits among transactions that arrive together, and answers each only once it is committed", async () => {
-    const { own, committed, close } = await connections()
-    const seen = await own.runPromise(
+    const { run, committed, close } = await connections()
+    const seen = await run((sql) =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
         const before = countsOf(sql)
         const seen = yield* Effect.forEach(
           Array.from({ length: 40 }, (_, index) => index + 1),
@@ -58,10 +60,9 @@ describe("transactions grouped on SQLite", () => {
   })
 
   it("rolls back a transaction that fails alone: the others of its group are committed, it gets its own error", async () => {
-    const { own, all, close } = await connections()
-    const outcomes = await own.runPromise(
+    const { run, all, close } = await connections()
+    const outcomes = await run((sql) =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
         return yield* Effect.forEach(
           [1, 2, 3, 4, 5],
           (n) =>
@@ -83,10 +84,9 @@ describe("transactions grouped on SQLite", () => {
   })
 
   it("runs each transaction of a group with its own caller's services", async () => {
-    const { own, all, close } = await connections()
-    await own.runPromise(
+    const { run, all, close } = await connections()
+    await run((sql) =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
         // The group's fiber is started by the first caller: the others must still see their own.
         yield* Effect.forEach(
           [10, 20, 30],
@@ -104,10 +104,9 @@ describe("transactions grouped on SQLite", () => {
   })
 
   it("runs a transaction inside a transaction in place, as a savepoint of the outer one", async () => {
-    const { own, all, close } = await connections()
-    await own.runPromise(
+    const { run, all, close } = await connections()
+    await run((sql) =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
         yield* DeliveryDatabase.withTransaction(
           sql,
           Effect.gen(function* () {
@@ -126,10 +125,9 @@ describe("transactions grouped on SQLite", () => {
   })
 
   it("drops the work of a caller interrupted before its group began, and goes on with the next", async () => {
-    const { own, all, close } = await connections()
-    await own.runPromise(
+    const { run, all, close } = await connections()
+    await run((sql) =>
       Effect.gen(function* () {
-        const sql = yield* SqlClient.SqlClient
         const inside = yield* Deferred.make<void>()
         const release = yield* Deferred.make<void>()
         // The first group holds the connection until released.

@@ -17,15 +17,22 @@ export const storageError =
       message: error.cause instanceof Error ? `${error.message}: ${error.cause.message}` : error.message
     })
 
+/** The effect with its database failures as `OutboxStorageError`s. */
+const storageFailures = <A, E, R>(
+  operation: string,
+  effect: Effect.Effect<A, E, R>
+): Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R> =>
+  Effect.catchIf(effect as Effect.Effect<A, E | SqlError, R>, isSqlError, (error) =>
+    Effect.fail(storageError(operation)(error))
+  ) as Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R>
+
 /** A transaction (see `DeliveryDatabase.withTransaction`) whose database failures are `OutboxStorageError`s. */
 export const transaction = <A, E, R>(
   sql: SqlClient.SqlClient,
   operation: string,
   effect: Effect.Effect<A, E, R>
 ): Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R> =>
-  withTransaction(sql, effect).pipe(
-    Effect.catchIf(isSqlError, (error) => Effect.fail(storageError(operation)(error)))
-  ) as Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R>
+  storageFailures(operation, withTransaction(sql, effect))
 
 /**
  * A write that needs no transaction of its own (one statement, or a few whose order the caller holds), with its
@@ -40,10 +47,7 @@ export const write = <A, E, R>(
 ): Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R> =>
   sql.onDialectOrElse({
     sqlite: () => transaction(sql, operation, effect),
-    orElse: () =>
-      Effect.catchIf(effect as Effect.Effect<A, E | SqlError, R>, isSqlError, (error) =>
-        Effect.fail(storageError(operation)(error))
-      ) as Effect.Effect<A, Exclude<E, SqlError> | OutboxStorageError, R>
+    orElse: () => storageFailures(operation, effect)
   })
 
 /**

@@ -365,6 +365,20 @@ describe("delivery: bad input and restarts", () => {
     await expect.poll(() => admissionCounts(suite.runtime!)).toEqual({ waiting: 0, admitted: 0 })
   })
 
+  it("on SQLite, resumes at start what a runner that is gone left admitted, without waiting the stall time", async () => {
+    const database = await freshDatabase("sqlite")
+    // Admitted and in flight when its runner was killed. SQLite has one runner: the next one to start takes it up at
+    // once, not after `stallMs` (30 s by default).
+    await storeAdmitted(database, {
+      id: "left-in-flight",
+      message: message(6, "in flight at the kill"),
+      state: "queued"
+    })
+    suite.runtime = startDelivery(suite.emulator, database, { outbox: { sweepIntervalMs: 200 } })
+    await waitFor(suite.runtime, "left-in-flight", (entry) => entry.state === "sent", 10_000)
+    expect(inboxTexts(6)).toEqual(["in flight at the kill"])
+  })
+
   it("starts the workflow of an entry whose first step had to wait and whose runner died before starting it", async () => {
     const database = await freshDatabase("sqlite")
     // The state a first step leaves when its runner dies between its answer ("wait for the window") and the start of

@@ -8,6 +8,7 @@
  * wait, until its workflow has started: whatever happens to this runner in between, the entry is still
  * admitted, and a stall sweep (this runner's after a restart, or another's) starts its workflow.
  */
+import * as SqlClient from "@effect/sql/SqlClient"
 import { WorkflowEngine } from "@effect/workflow"
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
@@ -46,6 +47,12 @@ export const run = (options: DispatcherOptions) =>
   Effect.gen(function* () {
     const admission = yield* Admission
     const store = yield* OutboxStore
+    // On SQLite this runner is the database's only one: whatever was admitted before it started was left by a runner
+    // that is gone (a crash, a killed worker), and need not wait `stallMs` to be taken for stalled.
+    const sql = yield* SqlClient.SqlClient
+    const alone = sql.onDialectOrElse({ sqlite: () => true, orElse: () => false })
+    const startedAt = yield* Clock.currentTimeMillis
+    let firstSweep = true
     const engine = yield* WorkflowEngine.WorkflowEngine
     const withEngine = Effect.provideService(WorkflowEngine.WorkflowEngine, engine)
 
@@ -163,7 +170,8 @@ export const run = (options: DispatcherOptions) =>
       )
     const sweep = Effect.gen(function* () {
       const now = yield* Clock.currentTimeMillis
-      const before = now - options.stallMs
+      const before = alone && firstSweep ? Math.max(startedAt, now - options.stallMs) : now - options.stallMs
+      firstSweep = false
       const admitted = yield* admission.admittedBefore(before, stallPage)
       if (admitted.length === 0) return
       const entries = yield* store.list({ ids: admitted.map((key) => key.entryId), limit: stallPage })

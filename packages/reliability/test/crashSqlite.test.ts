@@ -60,9 +60,13 @@ describe("crash: serve on SQLite, SIGKILLed under load", () => {
       const counts = await tally(portal, sent, scale(60_000, 300_000))
       await serve.kill("SIGTERM")
       const entries = (await linecastJson(["outbox", "list", "--limit", "100000"], env)) as ReadonlyArray<{
+        readonly id: string
         readonly state: string
+        readonly attempts: number
+        readonly lastError?: { readonly code: string }
       }>
-      const unsettled = entries.filter((entry) => entry.state !== "sent").length
+      const unsettledEntries = entries.filter((entry) => entry.state !== "sent")
+      const unsettled = unsettledEntries.length
       const leaks = findSecrets(outputs, portal.secrets)
       report("crash-sqlite", {
         ...counts,
@@ -72,7 +76,14 @@ describe("crash: serve on SQLite, SIGKILLed under load", () => {
         lost: counts.lost,
         duplicated: counts.duplicated,
         leaked: leaks.length,
-        unsettled
+        unsettled,
+        // What a failure left, for whoever reads the report.
+        unsettledEntries: unsettledEntries.map(({ id, state, attempts, lastError }) => ({
+          id,
+          state,
+          attempts,
+          error: lastError?.code
+        }))
       })
       expect(counts.accepted).toBeGreaterThan(full ? 100 : 10)
       expect(counts.lost).toBe(0)

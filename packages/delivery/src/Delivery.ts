@@ -83,7 +83,16 @@ export const layer = (options: DeliveryOptions = {}) => {
     ...options.outbox
   }).pipe(
     Layer.provideMerge(workflow),
-    Layer.provideMerge(Layer.mergeAll(portals, PortalSender.layer, RecipientEntity.layer, RecipientLedger.layer)),
+    Layer.provideMerge(
+      Layer.mergeAll(
+        portals,
+        PortalSender.layer,
+        // A single runner holds every recipient: their requests are served here, without a trip through the cluster.
+        options.runner === undefined
+          ? RecipientLedger.layerLocal
+          : Layer.merge(RecipientEntity.layer, RecipientLedger.layer)
+      )
+    ),
     Layer.provideMerge(engine),
     Layer.provideMerge(storage)
   )

@@ -1,11 +1,22 @@
+import { createServer } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { entityId } from "../src/RecipientEntity.js"
-import { RecipientLedger } from "../src/RecipientLedger.js"
+import { layerLocal, RecipientLedger } from "../src/RecipientLedger.js"
 import { WeeklyLedger } from "../src/WeeklyLedger.js"
 import { deliverySuite, freshDatabase, startDelivery, windowSeconds } from "./harness.js"
 
 const suite = deliverySuite()
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })
 
 describe("the recipient entity", () => {
   it("keys each recipient apart, even when its parts hold the separator", () => {
@@ -14,25 +25,62 @@ describe("the recipient entity", () => {
     expect(a).not.toBe(b)
   })
 
-  it("holds a recipient's window: one claim at a time, closed by a send, kept in the ledger", async () => {
-    suite.runtime = startDelivery(suite.emulator, await freshDatabase("postgres"))
-    const recipient = { portal: "a/b", lineCode: "line", userId: 42 }
-    const now = Date.now()
-    const outcome = await suite.runtime.runPromise(
-      Effect.gen(function* () {
-        const recipients = yield* RecipientLedger
-        const ledger = yield* WeeklyLedger
-        const first = yield* recipients.claim(recipient, "first", now)
-        const second = yield* recipients.claim(recipient, "second", now)
-        yield* recipients.record(recipient, now)
-        const third = yield* recipients.claim(recipient, "third", now + 1)
-        return { first, second, third, stored: yield* ledger.lastSent(recipient) }
+  // A single runner serves a recipient's requests in the process (`layerLocal`); several, through the entity.
+  for (const through of ["the process", "the entity"] as const) {
+    it(`holds a recipient's window through ${through}: one claim at a time, closed by a send, kept in the ledger`, async () => {
+      const runner = through === "the entity" ? { host: "127.0.0.1", port: await freePort() } : undefined
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase("postgres"), { runner })
+      const recipient = { portal: "a/b", lineCode: "line", userId: 42 }
+      const now = Date.now()
+      const outcome = await suite.runtime.runPromise(
+        Effect.gen(function* () {
+          const recipients = yield* RecipientLedger
+          const ledger = yield* WeeklyLedger
+          const first = yield* recipients.claim(recipient, "first", now)
+          const second = yield* recipients.claim(recipient, "second", now)
+          yield* recipients.record(recipient, now)
+          const third = yield* recipients.claim(recipient, "third", now + 1)
+          return { first, second, third, stored: yield* ledger.lastSent(recipient) }
+        })
+      )
+      expect(outcome.first).toEqual({ _tag: "Granted" })
+      expect(outcome.second).toEqual({ _tag: "Held", by: "first" })
+      expect(outcome.third).toEqual({ _tag: "Blocked", until: now + windowSeconds * 1000 })
+      // What was done is in the database: it outlives the entity and moves with it.
+      expect(outcome.stored).toBe(now)
+    })
+  }
+
+  it("serves one recipient's requests in the process one at a time, in order, and another's beside them", () =>
+    Effect.gen(function* () {
+      const order: Array<string> = []
+      const ledger = WeeklyLedger.of({
+        options: { windowMs: 1_000, probeAfterMs: 1_000, exemptPortals: [] },
+        nextAllowedAt: () => Effect.succeed(undefined),
+        claim: (recipient, entryId) =>
+          Effect.gen(function* () {
+            order.push(`${recipient.userId} ${entryId} in`)
+            // Another fiber would run here if nothing held it back.
+            yield* Effect.sleep("10 millis")
+            order.push(`${recipient.userId} ${entryId} out`)
+            return { _tag: "Granted" } as const
+          }),
+        record: () => Effect.void,
+        learn: () => Effect.succeed(0),
+        release: () => Effect.void,
+        lastSent: () => Effect.succeed(undefined)
       })
-    )
-    expect(outcome.first).toEqual({ _tag: "Granted" })
-    expect(outcome.second).toEqual({ _tag: "Held", by: "first" })
-    expect(outcome.third).toEqual({ _tag: "Blocked", until: now + windowSeconds * 1000 })
-    // What the entity did is in the database: it outlives the entity and moves with it.
-    expect(outcome.stored).toBe(now)
-  })
+      const one = { portal: "p", lineCode: "line", userId: 1 }
+      const two = { portal: "p", lineCode: "line", userId: 2 }
+      yield* Effect.gen(function* () {
+        const recipients = yield* RecipientLedger
+        yield* Effect.all(
+          [recipients.claim(one, "a", 0), recipients.claim(one, "b", 0), recipients.claim(two, "c", 0)],
+          { concurrency: "unbounded", discard: true }
+        )
+      }).pipe(Effect.provide(layerLocal), Effect.provideService(WeeklyLedger, ledger))
+      // One's two claims one after the other, in the order asked; two's beside the first.
+      expect(order.filter((line) => line.startsWith("1 "))).toEqual(["1 a in", "1 a out", "1 b in", "1 b out"])
+      expect(order.indexOf("2 c in")).toBeLessThan(order.indexOf("1 a out"))
+    }).pipe(Effect.runPromise))
 })

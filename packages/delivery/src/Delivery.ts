@@ -70,7 +70,21 @@ export const layer = (options: DeliveryOptions = {}) => {
     Layer.provideMerge(PortalState.layer),
     Layer.provideMerge(Admission.layer)
   )
-  const portals = PortalEntity.layer({ ...PortalEntity.defaultOptions, ...options.portals })
+  const portalOptions = { ...PortalEntity.defaultOptions, ...options.portals }
+  // A single runner holds every portal and every recipient itself: their requests are served in place, without a
+  // trip through the cluster (whose entities are there to share them across runners).
+  const holders =
+    options.runner === undefined
+      ? Layer.merge(
+          PortalSender.layerLocal(portalOptions, options.sharding?.entityMaxIdleTime ?? Duration.minutes(1)),
+          RecipientLedger.layerLocal
+        )
+      : Layer.mergeAll(
+          PortalEntity.layer(portalOptions),
+          PortalSender.layer,
+          RecipientEntity.layer,
+          RecipientLedger.layer
+        )
   const advanceOptions = { ...defaultAdvanceOptions, ...options.retries }
   const workflow = Layer.merge(DeliveryWorkflow.layer(advanceOptions), DeliveryWorkflow.layerSteps(advanceOptions))
   // First steps still running at a stop get the time the engine gives its entities.
@@ -83,16 +97,7 @@ export const layer = (options: DeliveryOptions = {}) => {
     ...options.outbox
   }).pipe(
     Layer.provideMerge(workflow),
-    Layer.provideMerge(
-      Layer.mergeAll(
-        portals,
-        PortalSender.layer,
-        // A single runner holds every recipient: their requests are served here, without a trip through the cluster.
-        options.runner === undefined
-          ? RecipientLedger.layerLocal
-          : Layer.merge(RecipientEntity.layer, RecipientLedger.layer)
-      )
-    ),
+    Layer.provideMerge(holders),
     Layer.provideMerge(engine),
     Layer.provideMerge(storage)
   )

@@ -10,6 +10,9 @@
  * is recorded before it is sent (`PortalState`): an attempt a lost runner started is answered as
  * ambiguous and reconciled, never sent blindly again.
  *
+ * The holder itself is `hold`: the entity runs it where the engine placed the portal, and a single
+ * runner runs it in place, without the cluster (`PortalSender.layerLocal`).
+ *
  * @since 0.1.0
  */
 import { Entity } from "@effect/cluster"
@@ -280,7 +283,58 @@ const makeSender = (portal: string, channel: OpenChannel.OpenChannel.Service, op
   })
 
 /**
- * The entity's behaviour on every runner: the portal's channel comes from `PortalChannels`.
+ * What holds a portal: its sends and its status.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface PortalHolder {
+  readonly send: (attemptId: string, message: NetworkMessage.NetworkMessage) => Effect.Effect<SendOutcome>
+  readonly status: Effect.Effect<PortalStatus>
+}
+
+/**
+ * A portal's holder, for as long as `Scope` lives: its channel from `PortalChannels`, its bucket taken over as the
+ * last holder left it and handed on the same way.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const hold = (portal: string, options: PortalOptions = defaultOptions) =>
+  Effect.gen(function* () {
+    const channels = yield* PortalChannels
+    const state = yield* PortalState
+    const channel = yield* Effect.either(channels.channel(portal))
+    if (Either.isLeft(channel)) {
+      const unknown = failed(recordedErrorOf(channel.left))
+      const status: PortalStatus = { portal, known: false, breaker: "closed", bucketLevel: 0, waiting: 0 }
+      return { send: () => Effect.succeed(unknown), status: Effect.succeed(status) } satisfies PortalHolder
+    }
+    const { budget, host } = channel.right
+
+    // Take over the bucket as the last holder left it, and hand it on the same way.
+    const saved = yield* Effect.orElseSucceed(state.bucket(portal), () => undefined)
+    if (saved !== undefined) yield* budget.restore(host, saved.level, saved.at)
+    // An idle portal's empty bucket is written once, not every second.
+    let written = -1
+    const snapshot = Effect.flatMap(Effect.zip(budget.level(host), Clock.currentTimeMillis), ([level, at]) =>
+      level === 0 && written === 0
+        ? Effect.void
+        : Effect.tap(state.saveBucket(portal, level, at), () => {
+            written = level
+          })
+    ).pipe(Effect.ignoreLogged)
+    yield* Effect.addFinalizer(() => snapshot)
+    yield* Effect.forkScoped(Effect.repeat(snapshot, Schedule.spaced(options.bucketSnapshotMs)))
+    const now = yield* Clock.currentTimeMillis
+    yield* state.forget(portal, now - options.attemptMemoryMs).pipe(Effect.ignoreLogged)
+
+    const sender = yield* makeSender(portal, channel.right, options)
+    return { send: sender.send, status: sender.status } satisfies PortalHolder
+  })
+
+/**
+ * The entity's behaviour on every runner (see `hold`).
  *
  * @since 0.1.0
  * @category layers
@@ -289,38 +343,10 @@ export const layer = (options: PortalOptions = defaultOptions) =>
   PortalEntity.toLayer(
     Effect.gen(function* () {
       const address = yield* Entity.CurrentAddress
-      const portal = address.entityId
-      const channels = yield* PortalChannels
-      const state = yield* PortalState
-      const channel = yield* Effect.either(channels.channel(portal))
-      if (Either.isLeft(channel)) {
-        const unknown = failed(recordedErrorOf(channel.left))
-        const status: PortalStatus = { portal, known: false, breaker: "closed", bucketLevel: 0, waiting: 0 }
-        return PortalEntity.of({ Send: () => Effect.succeed(unknown), Status: () => Effect.succeed(status) })
-      }
-      const { budget, host } = channel.right
-
-      // Take over the bucket as the last holder left it, and hand it on the same way.
-      const saved = yield* Effect.orElseSucceed(state.bucket(portal), () => undefined)
-      if (saved !== undefined) yield* budget.restore(host, saved.level, saved.at)
-      // An idle portal's empty bucket is written once, not every second.
-      let written = -1
-      const snapshot = Effect.flatMap(Effect.zip(budget.level(host), Clock.currentTimeMillis), ([level, at]) =>
-        level === 0 && written === 0
-          ? Effect.void
-          : Effect.tap(state.saveBucket(portal, level, at), () => {
-              written = level
-            })
-      ).pipe(Effect.ignoreLogged)
-      yield* Effect.addFinalizer(() => snapshot)
-      yield* Effect.forkScoped(Effect.repeat(snapshot, Schedule.spaced(options.bucketSnapshotMs)))
-      const now = yield* Clock.currentTimeMillis
-      yield* state.forget(portal, now - options.attemptMemoryMs).pipe(Effect.ignoreLogged)
-
-      const sender = yield* makeSender(portal, channel.right, options)
+      const holder = yield* hold(address.entityId, options)
       return PortalEntity.of({
-        Send: ({ payload }) => sender.send(payload.attemptId, payload.message),
-        Status: () => sender.status
+        Send: ({ payload }) => holder.send(payload.attemptId, payload.message),
+        Status: () => holder.status
       })
     }),
     // Sends wait in the portal's own queue, where they are packed into batches.

@@ -1,8 +1,10 @@
 import { describe, expect, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Effect, Layer } from "effect"
 import { Outbox } from "../src/Outbox.js"
 import type { OutboxEntry } from "../src/OutboxEntry.js"
+import { PortalChannels } from "../src/PortalChannels.js"
 import { PortalSender } from "../src/PortalSender.js"
+import { PortalState } from "../src/PortalState.js"
 import { channelsFor, deliverySuite, freshDatabase, startDelivery, waitFor } from "./harness.js"
 
 const suite = deliverySuite()
@@ -23,6 +25,22 @@ const enqueueAll = (portal: string, count: number, prefix: string) =>
       )
     )
   )
+
+/** The channels, counting how often each portal's channel was asked for: once each time a holder is made. */
+const counted = (channels: Layer.Layer<PortalChannels>, made: Map<string, number>) =>
+  Layer.effect(
+    PortalChannels,
+    Effect.map(PortalChannels, (inner) =>
+      PortalChannels.of({
+        ...inner,
+        channel: (portal) =>
+          Effect.suspend(() => {
+            made.set(portal, (made.get(portal) ?? 0) + 1)
+            return inner.channel(portal)
+          })
+      })
+    )
+  ).pipe(Layer.provide(channels))
 
 const waitAll = (entries: ReadonlyArray<{ readonly entry: OutboxEntry }>, timeoutMs = 60_000) =>
   Promise.all(
@@ -128,6 +146,42 @@ describe("the portal entity", () => {
     )
     expect(answers[2]!.requestId).toBe(answers[3]!.requestId)
     expect(suite.emulator.control.inbox(portal.id, 7).map((entry) => entry.message)).toEqual(["only once"])
+  })
+
+  it("on a single runner, holds a portal in place: made once for sends that come together, put away when idle", async () => {
+    const portal = suite.emulator.control.createPortal({ users, webhooks: [{ userId: 1 }], lines: [{}] })
+    const made = new Map<string, number>()
+    suite.runtime = startDelivery(
+      suite.emulator,
+      await freshDatabase("sqlite"),
+      { sharding: { entityMaxIdleTime: "300 millis" } },
+      counted(channelsFor(suite.emulator, [{ id: portal.id }]), made)
+    )
+    const sendAll = (userIds: ReadonlyArray<number>, prefix: string) =>
+      suite.runtime!.runPromise(
+        Effect.flatMap(PortalSender, (sender) =>
+          Effect.all(
+            userIds.map((userId) =>
+              sender.send(portal.id, `${prefix}/0/${userId}`, {
+                lineCode: portal.lineCodes[0]!,
+                userId,
+                message: `${prefix} ${userId}`
+              })
+            ),
+            { concurrency: "unbounded" }
+          )
+        )
+      )
+    await sendAll([1, 2, 3], "together")
+    expect(made.get(portal.id)).toBe(1)
+    // Unused for longer than the engine keeps an idle entity (looked at every half of it): put away, its bucket
+    // written down for the next holder; the next send makes a new one.
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    const saved = await suite.runtime.runPromise(Effect.flatMap(PortalState, (state) => state.bucket(portal.id)))
+    expect(saved).toBeDefined()
+    await sendAll([4], "later")
+    expect(made.get(portal.id)).toBe(2)
+    for (const userId of [1, 2, 3, 4]) expect(suite.emulator.control.inbox(portal.id, userId)).toHaveLength(1)
   })
 
   it("answers for a portal nobody configured with a permanent error", async () => {

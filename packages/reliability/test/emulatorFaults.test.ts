@@ -64,8 +64,16 @@ describe("emulator faults against delivery", () => {
           latencyMs: 5
         }
       })
-      await enqueueBurst(runtime, emulator, "mixed", burst)
-      await settled(runtime, scale(60_000, 300_000))
+      // Delivery packs what waits into `batch` calls, so a burst may take only a few calls, and a few draws of the
+      // generator: bursts go on until the mix has met the portal failing, resetting and losing answers.
+      let bursts = 0
+      do {
+        await enqueueBurst(runtime, emulator, `mixed ${bursts}`, burst)
+        await settled(runtime, scale(60_000, 300_000))
+        bursts++
+        const met = control.counters("demo").faults
+        if (met.serverErrors > 0 && met.resets > 0 && met.lostAnswers > 0) break
+      } while (bursts < 12)
 
       // 2. The portal down (every call a 5xx): the breaker opens; back up: it closes and the backlog goes.
       control.configure("demo", { faults: { serverErrorRate: 1 } })
@@ -98,9 +106,9 @@ describe("emulator faults against delivery", () => {
         counters.faults.serverErrors + counters.faults.resets + counters.faults.hangs + counters.faults.lostAnswers
       report("emulator-faults", {
         ...counts,
-        load: `${burst + scale(10, 100) * 2} messages`,
+        load: `${burst * bursts + scale(10, 100) * 2} messages`,
         faults: faults + (counters.rejected.OPERATION_TIME_LIMIT ?? 0),
-        inputs: burst + scale(10, 100) * 2,
+        inputs: burst * bursts + scale(10, 100) * 2,
         lost: counts.lost,
         duplicated: counts.duplicated,
         leaked: leaks.length,

@@ -1,5 +1,6 @@
 /** Delivery over a real database, sending through core to the testkit portal emulator. */
 import { mkdtempSync } from "node:fs"
+import { createServer } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -183,3 +184,14 @@ export const deliverySuite = (
   })
   return suite
 }
+
+/** A port nobody listens on now, for a runner's address. */
+export const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = createServer()
+    server.on("error", reject)
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address()
+      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
+    })
+  })

@@ -1,22 +1,11 @@
-import { createServer } from "node:net"
 import { describe, expect, it } from "@effect/vitest"
 import { Effect } from "effect"
 import { entityId } from "../src/RecipientEntity.js"
 import { layerLocal, RecipientLedger } from "../src/RecipientLedger.js"
 import { WeeklyLedger } from "../src/WeeklyLedger.js"
-import { deliverySuite, freshDatabase, startDelivery, windowSeconds } from "./harness.js"
+import { deliverySuite, freePort, freshDatabase, startDelivery, windowSeconds } from "./harness.js"
 
 const suite = deliverySuite()
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 describe("the recipient entity", () => {
   it("keys each recipient apart, even when its parts hold the separator", () => {

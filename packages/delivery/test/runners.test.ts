@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { createWriteStream } from "node:fs"
-import { createServer } from "node:net"
 import { createInterface } from "node:readline"
 import { fileURLToPath } from "node:url"
 import { SqlClient } from "@effect/sql"
@@ -9,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { RunningPortalEmulator } from "@linecast/testkit"
 import { startPortalEmulator } from "@linecast/testkit"
 import { Effect, ManagedRuntime, Redacted } from "effect"
-import { dropDatabases, freshDatabase } from "./harness.js"
+import { dropDatabases, freePort, freshDatabase } from "./harness.js"
 
 const root = fileURLToPath(new URL("../../..", import.meta.url))
 const fixture = fileURLToPath(new URL("./fixtures/runner.ts", import.meta.url))
@@ -29,16 +28,6 @@ afterAll(async () => {
   await emulator.close()
   await dropDatabases()
 })
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = createServer()
-    server.on("error", reject)
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address()
-      server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
-    })
-  })
 
 interface Runner {
   readonly child: ChildProcess

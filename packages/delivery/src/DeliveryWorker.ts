@@ -31,6 +31,7 @@ import * as Delivery from "./Delivery.js"
 import type { DatabaseOptions } from "./DeliveryDatabase.js"
 import type { OutboxStorageError } from "./DeliveryError.js"
 import type { WorkerData, WorkerEvent } from "./internal/workerProtocol.js"
+import * as WriteTurns from "./internal/writeTurns.js"
 import type * as Outbox from "./Outbox.js"
 import type { WebhookPortal } from "./PortalChannels.js"
 
@@ -93,7 +94,11 @@ const dataOf = (options: WorkerOptions): WorkerData => ({
   database:
     options.database.kind === "postgres"
       ? { kind: "postgres", url: Redacted.value(options.database.url) }
-      : { kind: "sqlite", filename: options.database.filename },
+      : {
+          kind: "sqlite",
+          filename: options.database.filename,
+          turns: WriteTurns.share(options.database.filename)
+        },
   portals:
     options.portals._tag === "Environment"
       ? options.portals

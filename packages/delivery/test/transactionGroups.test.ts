@@ -59,6 +59,35 @@ describe("transactions grouped on SQLite", () => {
     await close()
   })
 
+  it("stops beginning transactions in a group that has held the lock past its budget: the rest share the next commit", async () => {
+    const { run, all, close } = await connections()
+    await run((sql) =>
+      Effect.gen(function* () {
+        const before = countsOf(sql)
+        // Each transaction keeps the lock a millisecond: ten in one group would hold it ten.
+        const slow = (n: number) =>
+          Effect.zipRight(
+            insert(sql, n),
+            Effect.sync(() => {
+              const until = performance.now() + 1
+              while (performance.now() < until) {}
+            })
+          )
+        yield* Effect.forEach(
+          Array.from({ length: 10 }, (_, index) => index + 1),
+          (n) => DeliveryDatabase.withTransaction(sql, slow(n)),
+          { concurrency: "unbounded" }
+        )
+        const after = countsOf(sql)
+        expect(after.transactions - before.transactions).toBe(10)
+        // A group takes two or three (2 ms), then commits: four commits at least, none lost.
+        expect(after.commits - before.commits).toBeGreaterThanOrEqual(4)
+      })
+    )
+    expect(await all()).toEqual(Array.from({ length: 10 }, (_, index) => index + 1))
+    await close()
+  })
+
   it("rolls back a transaction that fails alone: the others of its group are committed, it gets its own error", async () => {
     const { run, all, close } = await connections()
     const outcomes = await run((sql) =>

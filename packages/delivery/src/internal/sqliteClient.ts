@@ -9,8 +9,9 @@
  * The wait itself is asynchronous: the driver's own busy timeout would sleep inside SQLite, holding
  * the thread's event loop still (an adapter's thread then answers nobody while delivery's worker
  * commits). Here a statement SQLite answers "busy" (the write lock is the other connection's) is
- * tried again after a short timer, up to `busyTimeoutMs`, and the thread goes on meanwhile. A busy
- * statement did nothing (an autocommit write, or `BEGIN IMMEDIATE`), so running it again is safe.
+ * tried again when a write of this process ends, or after a short timer, up to `busyTimeoutMs`, and
+ * the thread goes on meanwhile; delivery's worker lets the adapter's thread go first (`writeTurns`).
+ * A busy statement did nothing (an autocommit write, or `BEGIN IMMEDIATE`), so running it again is safe.
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Client from "@effect/sql/SqlClient"
@@ -22,7 +23,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
-import { pause } from "./pause.js"
+import * as WriteTurns from "./writeTurns.js"
 
 // biome-ignore lint/suspicious/noExplicitAny: rows are untyped, as `Connection` declares them
 type Rows = ReadonlyArray<any>
@@ -36,8 +37,13 @@ const busyTimeoutMs = 5_000
 const isBusy = (cause: unknown) =>
   typeof cause === "object" && cause !== null && String((cause as { code?: unknown }).code).startsWith("SQLITE_BUSY")
 
-/** The next wait for a busy lock: 0 (the next turn of the event loop), then 1, 2, 4 ms up to 8 ms. */
-const backoff = (attempt: number) => (attempt === 0 ? 0 : Math.min(8, 2 ** (attempt - 1)))
+/**
+ * The longest wait for a busy lock before trying again: 1, 1, 2, 4 ms up to 8 ms. A connection of this process
+ * that ends its write wakes the waiting one at once (see `writeTurns`); these bound the wait for one elsewhere.
+ */
+const backoff = (attempt: number) => (attempt === 0 ? 1 : Math.min(8, 2 ** (attempt - 1)))
+
+const begins = /^BEGIN\b/
 
 const make = (filename: string) =>
   Effect.gen(function* () {
@@ -57,6 +63,7 @@ const make = (filename: string) =>
       catch: (cause) => new SqlError({ cause, message: "Failed to open the database" })
     })
     yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+    const turns = WriteTurns.make(filename)
 
     const statements = new Map<string, Sqlite.Statement>()
     const prepared = (sql: string): Sqlite.Statement => {
@@ -83,6 +90,8 @@ const make = (filename: string) =>
           statement.safeIntegers(Context.get(fiber.currentContext, Client.SafeIntegers))
           if (!statement.reader) {
             const result = statement.run(...params)
+            // A commit, a rollback or a write outside a transaction: the lock is free again.
+            if (!db.inTransaction) turns.release()
             return Effect.succeed(mode === "raw" ? (result as unknown as Rows) : [])
           }
           if (mode !== "values") return Effect.succeed(statement.all(...params))
@@ -98,17 +107,23 @@ const make = (filename: string) =>
 
     const run = (sql: string, params: ReadonlyArray<unknown>, mode: "rows" | "raw" | "values", cache = true) => {
       const started = Date.now()
-      const loop = (tries: number): Effect.Effect<Rows, SqlError> =>
-        Effect.catchIf(
-          attempt(sql, params, mode, cache),
-          (error) => isBusy(error.cause) && Date.now() - started < busyTimeoutMs,
-          () =>
-            Effect.zipRight(
-              pause(backoff(tries)),
-              Effect.suspend(() => loop(tries + 1))
-            )
+      const busy = (error: SqlError) => isBusy(error.cause) && Date.now() - started < busyTimeoutMs
+      // `seen` is read before each try: a write that ends between the try and the wait is not missed.
+      const retry = (tries: number, seen: number): Effect.Effect<Rows, SqlError> =>
+        Effect.zipRight(
+          turns.awaitRelease(seen, backoff(tries)),
+          Effect.suspend(() => {
+            const next = turns.seen()
+            return Effect.catchIf(attempt(sql, params, mode, cache), busy, () => retry(tries + 1, next))
+          })
         )
-      return loop(0)
+      const tried = Effect.suspend(() => {
+        const seen = turns.seen()
+        return Effect.catchIf(attempt(sql, params, mode, cache), busy, () =>
+          Effect.ensuring(retry(0, seen), Effect.sync(turns.done))
+        )
+      })
+      return begins.test(sql) ? Effect.zipRight(turns.courtesy, tried) : tried
     }
 
     const connection: Connection = {

@@ -7,7 +7,8 @@
  * Why: delivery's worker wrote about five commits a message (the recipient's claim, the `sending`
  * save, the `sent` save, the recorded send, the admission place given back), each with its fsync;
  * those of the messages one portal call carries arrive together and now share commits. The write
- * lock an adapter's thread waits for is taken a few times a call instead of five times a message.
+ * lock an adapter's thread waits for is taken a few times a call instead of five times a message. A
+ * group stops beginning transactions after `groupBudgetMs` with the lock, so that the other may have it.
  *
  * A transaction runs in the group's fiber, with its caller's services; a caller already inside a
  * transaction runs its work in place (a savepoint of that one). A caller interrupted while its work
@@ -23,11 +24,19 @@ import * as Option from "effect/Option"
 
 /** The most transactions in one group: a group holds the write lock, which the other connection may wait for. */
 const maxGroup = 64
+/**
+ * A group begins no further transaction once it has held the write lock this long: the rest wait for the next group,
+ * and the other connection may take its turn between the two (see `writeTurns`). Delivery's worker, delivering,
+ * held the lock 10-60 ms at a time with full groups, and an adapter's thread waited that long to store a batch.
+ */
+const groupBudgetMs = 2
 
 interface Waiting {
   readonly work: Effect.Effect<unknown, unknown>
   readonly done: Deferred.Deferred<Exit.Exit<unknown, unknown>>
   started: boolean
+  /** Its caller was interrupted before a group began it: no group will. */
+  withdrawn: boolean
 }
 
 interface Groups {
@@ -76,7 +85,8 @@ export const grouped = <A, E, R>(
           })
         ),
         done: yield* Deferred.make<Exit.Exit<unknown, unknown>>(),
-        started: false
+        started: false,
+        withdrawn: false
       }
       groups.queue.push(waiting)
       if (!groups.writing) {
@@ -87,6 +97,7 @@ export const grouped = <A, E, R>(
         Effect.onInterrupt(() =>
           Effect.sync(() => {
             if (waiting.started) return
+            waiting.withdrawn = true
             const index = groups.queue.indexOf(waiting)
             if (index >= 0) groups.queue.splice(index, 1)
           })
@@ -107,15 +118,34 @@ const write = (
       groups.writing = false
       return Effect.void
     }
-    const group = groups.queue.splice(0, maxGroup)
-    for (const waiting of group) waiting.started = true
+    const queued = groups.queue.splice(0, maxGroup)
+    // The transactions this group began; past its budget, the rest go back to the head of the queue, not begun.
+    const group: Array<Waiting> = []
     const exits: Array<Exit.Exit<unknown, unknown>> = []
+    let ran = false
     // Each in a savepoint (a transaction inside the group's): one that fails is rolled back alone.
-    const body = Effect.forEach(
-      group,
-      (waiting) => Effect.map(Effect.exit(sql.withTransaction(waiting.work)), (exit) => void exits.push(exit)),
-      { discard: true }
-    )
+    const next = (index: number, began: number): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        const waiting = queued[index]
+        if (waiting === undefined) return Effect.void
+        if (waiting.withdrawn) return next(index + 1, began)
+        if (group.length > 0 && performance.now() - began > groupBudgetMs) {
+          groups.queue.unshift(...queued.slice(index))
+          return Effect.void
+        }
+        waiting.started = true
+        group.push(waiting)
+        return Effect.zipRight(
+          Effect.map(Effect.exit(sql.withTransaction(waiting.work)), (exit) => void exits.push(exit)),
+          next(index + 1, began)
+        )
+      })
+    const body = Effect.suspend(() => {
+      ran = true
+      return next(0, performance.now())
+    })
+    // A group that never began (its `BEGIN` failed) answers every transaction it took with that failure.
+    const answered = () => (ran ? group : queued.filter((waiting) => !waiting.withdrawn))
     return Effect.exit(transaction(body)).pipe(
       Effect.flatMap((committed) => {
         if (Exit.isSuccess(committed)) {
@@ -123,7 +153,7 @@ const write = (
           groups.transactions += group.length
         }
         return Effect.forEach(
-          group,
+          answered(),
           (waiting, index) => Deferred.succeed(waiting.done, Exit.isSuccess(committed) ? exits[index]! : committed),
           { discard: true }
         )
@@ -134,7 +164,7 @@ const write = (
           Effect.sync(() => {
             groups.writing = false
           }),
-          Effect.forEach(group, (waiting) => Deferred.interrupt(waiting.done), { discard: true })
+          Effect.forEach(answered(), (waiting) => Deferred.interrupt(waiting.done), { discard: true })
         )
       ),
       Effect.zipRight(Effect.suspend(() => write(sql, groups, transaction)))

@@ -18,6 +18,7 @@ import * as DeliveryDatabase from "../DeliveryDatabase.js"
 import * as PortalChannels from "../PortalChannels.js"
 import * as SqlTokenStore from "../SqlTokenStore.js"
 import type { WorkerCommand, WorkerData, WorkerEvent } from "./workerProtocol.js"
+import * as WriteTurns from "./writeTurns.js"
 
 const data = workerData as WorkerData
 const port = parentPort!
@@ -33,8 +34,12 @@ if (process.platform === "linux" && data.niceness > 0) {
 }
 const say = (event: WorkerEvent) => port.postMessage(event)
 
+// This thread's connection to the owner's SQLite file is the background one: it lets the owner's go first.
+if (data.database.kind === "sqlite") WriteTurns.adopt(data.database.filename, data.database.turns)
 const database = DeliveryDatabase.layer(
-  data.database.kind === "postgres" ? { kind: "postgres", url: Redacted.make(data.database.url) } : data.database
+  data.database.kind === "postgres"
+    ? { kind: "postgres", url: Redacted.make(data.database.url) }
+    : { kind: "sqlite", filename: data.database.filename }
 )
 const channels =
   data.portals._tag === "Webhooks"

@@ -4,7 +4,12 @@ import type { WorkerPortals } from "../DeliveryWorker.js"
 
 export interface WorkerData {
   readonly database:
-    | { readonly kind: "sqlite"; readonly filename: string }
+    | {
+        readonly kind: "sqlite"
+        readonly filename: string
+        /** The words the owner's connections share with the worker's at the write lock (see `writeTurns`). */
+        readonly turns: SharedArrayBuffer
+      }
     | { readonly kind: "postgres"; readonly url: string }
   readonly portals: WorkerPortals
   readonly delivery: Omit<DeliveryOptions, "runner">

@@ -3,6 +3,7 @@ import { describe, expect, it } from "@effect/vitest"
 import { Context, Data, Deferred, Effect, Fiber, ManagedRuntime } from "effect"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import { countsOf } from "../src/internal/transactionGroups.js"
+import * as WriteTurns from "../src/internal/writeTurns.js"
 import { freshDatabase } from "./harness.js"
 
 class Label extends Context.Tag("Label")<Label, number>() {}
@@ -86,6 +87,42 @@ describe("transactions grouped on SQLite", () => {
     )
     expect(await all()).toEqual(Array.from({ length: 10 }, (_, index) => index + 1))
     await close()
+  })
+
+  it("on delivery's worker, ends a group after each transaction while the adapter's thread waits for the lock", async () => {
+    const database = await freshDatabase("sqlite")
+    if (database.kind !== "sqlite") throw new Error("a SQLite file was expected")
+    // This thread's connections to the file are the background ones, as delivery's worker's are.
+    WriteTurns.adopt(database.filename, WriteTurns.share(database.filename))
+    const worker = ManagedRuntime.make(DeliveryDatabase.layer(database))
+    const run = <A>(use: (sql: SqlClient.SqlClient) => Effect.Effect<A, unknown>) =>
+      worker.runPromise(Effect.flatMap(SqlClient.SqlClient, use))
+    await run((sql) => sql`CREATE TABLE rows (n INTEGER PRIMARY KEY)`)
+    const together = (from: number) =>
+      run((sql) =>
+        Effect.gen(function* () {
+          const before = countsOf(sql)
+          yield* Effect.forEach(
+            Array.from({ length: 10 }, (_, index) => from + index),
+            (n) => DeliveryDatabase.withTransaction(sql, insert(sql, n)),
+            { concurrency: "unbounded" }
+          )
+          return countsOf(sql).commits - before.commits
+        })
+      )
+    await together(1)
+    // Nobody waits: ten quick transactions share a commit or a few (each group has 2 ms).
+    expect(await together(11)).toBeLessThanOrEqual(4)
+    // The adapter's thread (foreground) waits for the lock: each group gives way after its first transaction (the
+    // very first may have found two waiting).
+    const adapter = WriteTurns.make(database.filename, "foreground")
+    const waiting = Effect.runFork(adapter.awaitRelease(adapter.seen(), 60_000))
+    expect(await together(21)).toBeGreaterThanOrEqual(8)
+    adapter.done()
+    await Effect.runPromise(Fiber.interrupt(waiting))
+    const rows = await run((sql) => sql<{ n: number }>`SELECT n FROM rows ORDER BY n`)
+    expect(rows.map((row) => row.n)).toEqual(Array.from({ length: 30 }, (_, index) => index + 1))
+    await worker.dispose()
   })
 
   it("rolls back a transaction that fails alone: the others of its group are committed, it gets its own error", async () => {

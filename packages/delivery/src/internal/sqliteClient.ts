@@ -149,13 +149,15 @@ const make = (filename: string) =>
         connection
       )
     )
-    return yield* Client.make({
+    const client = yield* Client.make({
       acquirer,
       compiler,
       transactionAcquirer,
       beginTransaction: "BEGIN IMMEDIATE",
       spanAttributes: [["db.system.name", "sqlite"]]
     })
+    WriteTurns.register(client, turns)
+    return client
   })
 
 /** A `SqlClient` on the SQLite file. */

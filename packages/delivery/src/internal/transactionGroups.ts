@@ -8,7 +8,8 @@
  * save, the `sent` save, the recorded send, the admission place given back), each with its fsync;
  * those of the messages one portal call carries arrive together and now share commits. The write
  * lock an adapter's thread waits for is taken a few times a call instead of five times a message. A
- * group stops beginning transactions after `groupBudgetMs` with the lock, so that the other may have it.
+ * group stops beginning transactions after `groupBudgetMs` with the lock, or at once on delivery's worker
+ * when the adapter's thread waits for it (see `writeTurns`), so that the other may have it.
  *
  * A transaction runs in the group's fiber, with its caller's services; a caller already inside a
  * transaction runs its work in place (a savepoint of that one). A caller interrupted while its work
@@ -21,6 +22,7 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
+import * as WriteTurns from "./writeTurns.js"
 
 /** The most transactions in one group: a group holds the write lock, which the other connection may wait for. */
 const maxGroup = 64
@@ -119,6 +121,7 @@ const write = (
       return Effect.void
     }
     const queued = groups.queue.splice(0, maxGroup)
+    const turns = WriteTurns.of(sql)
     // The transactions this group began; past its budget, the rest go back to the head of the queue, not begun.
     const group: Array<Waiting> = []
     const exits: Array<Exit.Exit<unknown, unknown>> = []
@@ -129,7 +132,7 @@ const write = (
         const waiting = queued[index]
         if (waiting === undefined) return Effect.void
         if (waiting.withdrawn) return next(index + 1, began)
-        if (group.length > 0 && performance.now() - began > groupBudgetMs) {
+        if (group.length > 0 && (performance.now() - began > groupBudgetMs || turns?.giveWay() === true)) {
           groups.queue.unshift(...queued.slice(index))
           return Effect.void
         }

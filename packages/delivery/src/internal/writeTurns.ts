@@ -67,7 +67,20 @@ export interface WriteTurns {
   readonly release: () => void
   /** Before this connection begins a write transaction: the background one lets a waiting foreground one go first. */
   readonly courtesy: Effect.Effect<void>
+  /** Whether this connection is the background one and a foreground one waits: a group of transactions ends early. */
+  readonly giveWay: () => boolean
 }
+
+/** The turns of each client on SQLite (see `register`). */
+const byClient = new WeakMap<object, WriteTurns>()
+
+/** Remembers a client's turns, for the transaction groups written on it (see `transactionGroups`). */
+export const register = (client: object, turns: WriteTurns): void => {
+  byClient.set(client, turns)
+}
+
+/** The turns of a client on SQLite; undefined for others. */
+export const of = (client: object): WriteTurns | undefined => byClient.get(client)
 
 /**
  * A connection's turns at the lock of `filename`: in the background if its thread adopted the file's words
@@ -95,6 +108,12 @@ export const make = (filename: string, role?: "foreground" | "background"): Writ
       })
     })
 
+  /** When a foreground connection that still waits began waiting, or undefined. */
+  const foregroundWaits = () => {
+    const waitingSince = Number(Atomics.load(since, foregroundWaiting))
+    return waitingSince === 0 || Date.now() - waitingSince > staleMs ? undefined : waitingSince
+  }
+
   return {
     seen: () => Atomics.load(counts, released),
     awaitRelease: (seen, ms) =>
@@ -115,11 +134,10 @@ export const make = (filename: string, role?: "foreground" | "background"): Writ
       Atomics.notify(counts, released)
     },
     courtesy: background
-      ? Effect.suspend(() => {
-          const waitingSince = Number(Atomics.load(since, foregroundWaiting))
-          if (waitingSince === 0 || Date.now() - waitingSince > staleMs) return Effect.void
-          return wait(Atomics.load(counts, released), courtesyMs)
-        })
-      : Effect.void
+      ? Effect.suspend(() =>
+          foregroundWaits() === undefined ? Effect.void : wait(Atomics.load(counts, released), courtesyMs)
+        )
+      : Effect.void,
+    giveWay: () => background && foregroundWaits() !== undefined
   }
 }

@@ -12,7 +12,9 @@
  *
  * A realistic portal: the portal emulator keeps Bitrix24's bucket (50, draining 2 a second) and
  * core's own bucket stands in front of it; the portal is a Partner (NFR) one, so the weekly rule
- * defers nothing and every message is sent (about 100 a second, with `batch`). Delivery runs in the
+ * defers nothing and every message is sent (about 100 a second, with `batch`). The emulator runs in
+ * a thread of its own (`portal.ts`): Bitrix24's servers are not in the relay's process, and the bare
+ * bot, which talks to no portal, would not pay for them on its thread either. Delivery runs in the
  * relay's process as `main.ts` deploys it: the outbox in the relay's thread, delivery's runner (the
  * engine, which starts workflows only as the portal has room) in a worker thread.
  *
@@ -21,7 +23,8 @@
  * path without the delivery engine's work. Beside each rate, the process's CPU time per update
  * answered (all of it: the emulators, the bot, delivery), which moves less than a rate on a shared
  * machine, and (on Linux) how long the main thread ran and waited for a core, and the other threads'
- * time (delivery's worker, V8's garbage collection and compilation): see `threads.ts`.
+ * time (delivery's worker, the portal emulator's thread, V8's garbage collection and compilation):
+ * see `threads.ts`.
  *
  * `pnpm --filter @linecast/telegram-relay bench -- [--json] [--quick] [--postgres]`: `--json` prints one
  * line on stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...,"relayWaitedPct":..,"relayDelivered":..}}` (the rest goes to
@@ -36,12 +39,13 @@ import { autoRetry } from "@grammyjs/auto-retry"
 import { type RunOptions, run, sequentialize } from "@grammyjs/runner"
 import type { Outbox } from "@linecast/delivery"
 import { Delivery, DeliveryDatabase, DeliveryWorker, PortalChannels } from "@linecast/delivery"
-import { startPortalEmulator, startTelegramEmulator } from "@linecast/testkit"
+import { startTelegramEmulator } from "@linecast/testkit"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
 import { Bot } from "grammy"
 import type { Update } from "grammy/types"
 import { startRelay } from "../src/startRelay.js"
-import { freshSqliteFile, webhookChannel } from "../test/harness.js"
+import { freshSqliteFile } from "../test/harness.js"
+import { startPortalThread, webhookChannel } from "./portal.js"
 import { countThreads } from "./threads.js"
 
 const flags = new Set(process.argv.slice(2))
@@ -63,10 +67,7 @@ const say = (line: string) => (json ? process.stderr : process.stdout).write(`${
 if (json) console.log = console.error
 
 const telegram = await startTelegramEmulator()
-const portal = await startPortalEmulator()
-// Bitrix24's own bucket (the emulator's default: 50, draining 2 a second); NFR: no weekly rule.
-portal.control.configure("demo", { nfr: true })
-for (let id = 100; id < 100 + users; id++) portal.control.portal("demo").addUser({ id, name: `User ${id}` })
+const portal = await startPortalThread(users)
 
 const isReport = (text: string | undefined) => /^(Delivered|Not delivered|\d+ reports:\n)/.test(text ?? "")
 
@@ -91,7 +92,7 @@ interface Measured {
   readonly waited: number
   /** Messages the portal received during the round (delivery runs beside the relay's intake). */
   readonly delivered: number
-  /** The other threads' CPU (delivery's worker, V8's threads) per message delivered in the round (0 where unknown). */
+  /** The other threads' CPU (delivery's worker, the portal emulator's, V8's) per message delivered in the round (0 where unknown). */
   readonly othersMsPerDelivered: number
 }
 
@@ -109,7 +110,7 @@ const measure = async (label: string, count: number, capMs: number): Promise<Mea
   const started = performance.now()
   const cpuBefore = process.cpuUsage()
   const threads = countThreads()
-  const inboxBefore = portal.control.portal("demo").inbox.length
+  const inboxBefore = await portal.inbox()
   for (let index = 0; index < count; index++) {
     telegram.control.sendCommand(
       { user: ids[index % chats]! },
@@ -139,7 +140,7 @@ const measure = async (label: string, count: number, capMs: number): Promise<Mea
   const cpu = process.cpuUsage(cpuBefore)
   const cpuMs = (cpu.user + cpu.system) / 1000 / Math.max(1, done)
   const times = threads()
-  const delivered = portal.control.portal("demo").inbox.length - inboxBefore
+  const delivered = (await portal.inbox()) - inboxBefore
   const othersMsPerDelivered = times === undefined || delivered === 0 ? 0 : times.others.ran / delivered
   const seconds = (ms: number) => (ms / 1000).toFixed(1)
   say(
@@ -222,7 +223,7 @@ const relayRounds = async (label: string, held: boolean): Promise<Measured> => {
         delivery: deliveryOptions
       })
   const delivery = outbox.pipe(
-    Layer.provideMerge(PortalChannels.layerSingle("default").pipe(Layer.provide(webhookChannel(portal, "real")))),
+    Layer.provideMerge(PortalChannels.layerSingle("default").pipe(Layer.provide(webhookChannel(portal.webhookUrl)))),
     Layer.provideMerge(DeliveryDatabase.layer(database)),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
   )

@@ -65,4 +65,21 @@ describe("turns at SQLite's write lock", () => {
       expect(after.unsafePoll()).not.toBeNull()
     })
   )
+
+  it.effect("stops letting a foreground connection go first once it has not tried for a while (its thread ended)", () =>
+    Effect.gen(function* () {
+      const filename = yield* Effect.promise(fileOf)
+      const foreground = WriteTurns.make(filename, "foreground")
+      const background = WriteTurns.make(filename, "background")
+      // It found the lock taken, and was never heard from again.
+      yield* Effect.fork(foreground.awaitRelease(foreground.seen(), 1))
+      yield* turns
+      expect(background.giveWay()).toBe(true)
+      yield* Effect.promise(() => new Promise((resolve) => setTimeout(resolve, 150)))
+      expect(background.giveWay()).toBe(false)
+      const courteous = yield* Effect.fork(background.courtesy)
+      yield* turns
+      expect(courteous.unsafePoll()).not.toBeNull()
+    })
+  )
 })

@@ -17,12 +17,15 @@ import * as Effect from "effect/Effect"
 
 /** The count of writes ended (a connection waits for it to change). */
 const released = 0
-/** When a foreground connection began waiting for the lock (ms since the epoch), or 0. */
+/** When a waiting foreground connection last tried for the lock (ms since the epoch), or 0. */
 const foregroundWaiting = 0
 
 /** How long the background connection lets a waiting foreground one go first, at most. */
 const courtesyMs = 10
-/** A foreground wait older than this is taken for one given up (its thread ended, say). */
+/**
+ * A foreground connection that has not tried for this long is taken for one that gave up (its thread ended, say):
+ * one that waits tries again every 8 ms at most.
+ */
 const staleMs = 100
 
 // Node 20 has `Atomics.waitAsync`; the project's `lib` (ES2022) does not declare it.
@@ -108,7 +111,7 @@ export const make = (filename: string, role?: "foreground" | "background"): Writ
       })
     })
 
-  /** When a foreground connection that still waits began waiting, or undefined. */
+  /** When a foreground connection that still waits last tried, or undefined. */
   const foregroundWaits = () => {
     const waitingSince = Number(Atomics.load(since, foregroundWaiting))
     return waitingSince === 0 || Date.now() - waitingSince > staleMs ? undefined : waitingSince
@@ -118,7 +121,7 @@ export const make = (filename: string, role?: "foreground" | "background"): Writ
     seen: () => Atomics.load(counts, released),
     awaitRelease: (seen, ms) =>
       Effect.suspend(() => {
-        if (!background && !waiting) {
+        if (!background) {
           waiting = true
           Atomics.store(since, foregroundWaiting, BigInt(Date.now()))
         }

@@ -1,13 +1,7 @@
-/**
- * The benchmark's portal: the portal emulator in a thread of its own (see `portalThread.ts`), and core's
- * channel to it with Bitrix24's real bucket in front.
- */
+/** The benchmark's portal: the portal emulator in a thread of its own (see `portalThread.ts`). */
 import { createRequire } from "node:module"
 import { pathToFileURL } from "node:url"
 import { Worker } from "node:worker_threads"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import { OpenChannel, PortalAuth, RateBudget, RetryPolicy, TokenStore } from "@linecast/core"
-import { Effect, Layer } from "effect"
 import type { PortalThreadAnswer, PortalThreadRequest } from "./portalThread.js"
 
 export interface PortalThread {
@@ -53,13 +47,3 @@ export const startPortalThread = async (users: number): Promise<PortalThread> =>
     }
   }
 }
-
-/** Core's channel over the portal's incoming webhook, with Bitrix24's real 50/2 bucket. */
-export const webhookChannel = (webhookUrl: string) =>
-  Layer.unwrapEffect(
-    Effect.map(PortalAuth.webhook(webhookUrl), (auth) =>
-      OpenChannel.layer({ auth, retry: RetryPolicy.never, timeout: 2_000 }).pipe(
-        Layer.provide(Layer.mergeAll(NodeHttpClient.layerUndici, RateBudget.layer(), TokenStore.layerMemory()))
-      )
-    )
-  )

@@ -44,8 +44,8 @@ import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effec
 import { Bot } from "grammy"
 import type { Update } from "grammy/types"
 import { startRelay } from "../src/startRelay.js"
-import { freshSqliteFile } from "../test/harness.js"
-import { startPortalThread, webhookChannel } from "./portal.js"
+import { freshSqliteFile, webhookChannel } from "../test/harness.js"
+import { startPortalThread } from "./portal.js"
 import { countThreads } from "./threads.js"
 
 const flags = new Set(process.argv.slice(2))
@@ -223,7 +223,7 @@ const relayRounds = async (label: string, held: boolean): Promise<Measured> => {
         delivery: deliveryOptions
       })
   const delivery = outbox.pipe(
-    Layer.provideMerge(PortalChannels.layerSingle("default").pipe(Layer.provide(webhookChannel(portal.webhookUrl)))),
+    Layer.provideMerge(PortalChannels.layerSingle("default").pipe(Layer.provide(webhookChannel(portal, "real")))),
     Layer.provideMerge(DeliveryDatabase.layer(database)),
     Layer.provide(Logger.minimumLogLevel(LogLevel.Warning))
   )

@@ -13,7 +13,10 @@ import type { StartedRelay } from "../src/startRelay.js"
 import { startRelay } from "../src/startRelay.js"
 
 /** Core's channel over the portal's incoming webhook; the real 50/2 bucket unless told `unlimited`. */
-export const webhookChannel = (emulator: RunningPortalEmulator, budget: "real" | "unlimited" = "real") => {
+export const webhookChannel = (
+  emulator: Pick<RunningPortalEmulator, "webhookUrl">,
+  budget: "real" | "unlimited" = "real"
+) => {
   const clients = Layer.mergeAll(
     NodeHttpClient.layerUndici,
     budget === "real" ? RateBudget.layer() : RateBudget.layerUnlimited,

@@ -7,8 +7,9 @@
  * so the adapter's thread, trying again on a timer, waited about 10 ms for each of its commits (over a
  * second and a half of a ten-second benchmark run, every sender in the waiting batch with it). Here the
  * connections share a few words of memory: a write that ends wakes whoever waits at once (not at their
- * next timer), and the background connection, before it begins a write, lets a waiting foreground one
- * go first (for a short while at most: a foreground thread busy elsewhere does not stop delivery).
+ * next timer), and the background connection, while a foreground one waits, ends its group of
+ * transactions early and lets it go first (for a short while at most: a foreground thread busy elsewhere
+ * does not stop delivery).
  *
  * Connections in other processes share nothing: there the waits are on timers, as before.
  */
@@ -93,7 +94,7 @@ export const make = (filename: string, role?: "foreground" | "background"): Writ
   const file = fileOf(filename)
   const buffer = file.buffer
   const background = role === undefined ? file.background : role === "background"
-  const counts = new Int32Array(buffer, 0, 2)
+  const counts = new Int32Array(buffer, 0, 1)
   const since = new BigInt64Array(buffer, 8, 1)
   let waiting = false
 

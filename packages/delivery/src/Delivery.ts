@@ -20,6 +20,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Admission from "./Admission.js"
 import * as DeliveryWorkflow from "./DeliveryWorkflow.js"
+import * as EntryChanges from "./EntryChanges.js"
 import type { AdvanceOptions } from "./internal/advance.js"
 import { defaultAdvanceOptions } from "./internal/advance.js"
 import * as Outbox from "./Outbox.js"
@@ -68,7 +69,8 @@ export const layer = (options: DeliveryOptions = {}) => {
   const storage = WeeklyLedger.layer(options.ledger).pipe(
     Layer.provideMerge(OutboxStore.layer),
     Layer.provideMerge(PortalState.layer),
-    Layer.provideMerge(Admission.layer)
+    Layer.provideMerge(Admission.layer),
+    Layer.provideMerge(EntryChanges.layer)
   )
   const portalOptions = { ...PortalEntity.defaultOptions, ...options.portals }
   // A single runner holds every portal and every recipient itself: their requests are served in place, without a
@@ -112,6 +114,8 @@ export interface IngestOptions {
   readonly ledger?: Partial<LedgerOptions> | undefined
   /** Tells the runner that new work was stored (see `DeliveryWorker`); without it, the runner finds it by its sweep. */
   readonly wake?: Effect.Effect<void> | undefined
+  /** Where the runner's changes are heard (see `DeliveryWorker`); without it, only this outbox's own. */
+  readonly changes?: EntryChanges.Service | undefined
 }
 
 /**
@@ -134,7 +138,13 @@ export const layerIngest = (options: IngestOptions = {}) => {
         )
   return Outbox.layerIngest.pipe(
     Layer.provideMerge(
-      WeeklyLedger.layer(options.ledger).pipe(Layer.provideMerge(OutboxStore.layer), Layer.provideMerge(admission))
+      WeeklyLedger.layer(options.ledger).pipe(
+        Layer.provideMerge(OutboxStore.layer),
+        Layer.provideMerge(admission),
+        Layer.provideMerge(
+          options.changes === undefined ? EntryChanges.layer : Layer.succeed(EntryChanges.EntryChanges, options.changes)
+        )
+      )
     )
   )
 }

@@ -5,7 +5,7 @@
  * another core instead of between the adapter's requests.
  *
  * This thread stores entries and their places in admission (`Delivery.layerIngest`) and wakes the
- * worker's dispatcher; the worker runs the whole `Delivery.layer` on the same database. The worker
+ * worker's dispatcher, and hears of the entries the worker saves (the outbox's `changes`); the worker runs the whole `Delivery.layer` on the same database. The worker
  * is built from plain data (a worker thread shares no objects), so its portals are given as webhook
  * portals or read from the environment, as `OpenChannel.layerConfig` reads them. A worker that dies
  * is started again; closing the layer stops it gracefully (in-flight work finishes or is handed back).
@@ -30,6 +30,7 @@ import type { DeliveryOptions } from "./Delivery.js"
 import * as Delivery from "./Delivery.js"
 import type { DatabaseOptions } from "./DeliveryDatabase.js"
 import type { OutboxStorageError } from "./DeliveryError.js"
+import * as EntryChanges from "./EntryChanges.js"
 import type { WorkerData, WorkerEvent } from "./internal/workerProtocol.js"
 import * as WriteTurns from "./internal/writeTurns.js"
 import type * as Outbox from "./Outbox.js"
@@ -158,7 +159,9 @@ export const layer = (
       let current: Worker | undefined
       let stopping = false
       let restarts = 0
+      const changes = yield* EntryChanges.make
       const onEvent = (event: WorkerEvent) => {
+        if (event._tag === "Changed") return Effect.runSync(changes.publish(event.ids))
         if (event._tag !== "Exited" || stopping) return
         // The worker died (a defect in the engine, memory): accepted work waits in the database; start it again.
         const delay = Math.min(30_000, 500 * 2 ** Math.min(restarts++, 6))
@@ -211,6 +214,6 @@ export const layer = (
           current?.postMessage({ _tag: "Wake" })
         })
       })
-      return Delivery.layerIngest({ ledger: options.delivery?.ledger, wake })
+      return Delivery.layerIngest({ ledger: options.delivery?.ledger, wake, changes })
     })
   )

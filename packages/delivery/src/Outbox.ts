@@ -16,9 +16,12 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
+import type * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import { Admission, recipientKey } from "./Admission.js"
 import { EntryNotFoundError, NotReplayableError, OutboxStorageError } from "./DeliveryError.js"
 import * as DeliveryMetrics from "./DeliveryMetrics.js"
+import { EntryChanges } from "./EntryChanges.js"
 import * as dispatcher from "./internal/dispatcher.js"
 import { transaction } from "./internal/tables.js"
 import type { DeliveryPolicy, HistoryRecord, OutboxEntry, Recipient } from "./OutboxEntry.js"
@@ -132,6 +135,11 @@ export declare namespace Outbox {
     readonly history: (
       id: string
     ) => Effect.Effect<ReadonlyArray<HistoryRecord>, EntryNotFoundError | OutboxStorageError>
+    /**
+     * The ids of entries saved or purged from now on by this process's delivery (its worker thread's
+     * too, with `DeliveryWorker`), for the life of the scope: a hint to look at them (see `EntryChanges`).
+     */
+    readonly changes: Effect.Effect<Queue.Dequeue<string>, never, Scope.Scope>
   }
 }
 
@@ -194,6 +202,7 @@ const makeWith = (lend: Effect.Effect<void>) =>
     const ledger = yield* WeeklyLedger
     const sql = yield* SqlClient.SqlClient
     const admission = yield* Admission
+    const changes = yield* EntryChanges
     /** Stores entries and their waiting starts together: whatever happens next, a start is not lost. */
     const withStarts = <A, E, R>(write: Effect.Effect<A, E, R>, started: (written: A) => ReadonlyArray<OutboxEntry>) =>
       transaction(
@@ -337,12 +346,15 @@ const makeWith = (lend: Effect.Effect<void>) =>
           const entries = yield* store.list({ ...query, limit: 100_000 })
           for (const entry of entries) yield* ledger.release(recipientOf(entry), entry.id)
           yield* admission.forget(entries.map((entry) => entry.id))
-          return yield* store.purge(query)
+          const purged = yield* store.purge(query)
+          yield* changes.publish(entries.map((entry) => entry.id))
+          return purged
         }),
       nextAllowedAt: (recipient) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => ledger.nextAllowedAt(recipient, now)),
       lastSentAt: (recipient) => ledger.lastSent(recipient),
-      history: (id) => Effect.zipRight(get(id), store.history(id))
+      history: (id) => Effect.zipRight(get(id), store.history(id)),
+      changes: changes.subscribe
     })
   })
 

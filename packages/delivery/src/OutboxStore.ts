@@ -12,6 +12,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { OutboxStorageError } from "./DeliveryError.js"
+import { EntryChanges } from "./EntryChanges.js"
 import { createTables, storageError, transaction } from "./internal/tables.js"
 import type { DeliveryState, HistoryRecord, OutboxEntry, Recipient } from "./OutboxEntry.js"
 import {
@@ -90,7 +91,7 @@ export declare namespace OutboxStore {
     readonly get: (id: string) => Effect.Effect<Option.Option<OutboxEntry>, OutboxStorageError>
     /**
      * Saves an entry read at `entry.version`; answers the saved entry (its version bumped), or
-     * fails with `OutboxConflictError` when someone saved it since.
+     * fails with `OutboxConflictError` when someone saved it since. Its id goes to `EntryChanges` once saved.
      */
     readonly save: (entry: OutboxEntry) => Effect.Effect<OutboxEntry, OutboxStorageError | OutboxConflictError>
     /** Entries matching the query, oldest first (newest first with `newestFirst`). */
@@ -200,9 +201,10 @@ export const migrate: Effect.Effect<void, OutboxStorageError, SqlClient.SqlClien
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlClient.SqlClient> = Effect.gen(
-  function* () {
+export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlClient.SqlClient | EntryChanges> =
+  Effect.gen(function* () {
     const sql = yield* SqlClient.SqlClient
+    const changes = yield* EntryChanges
     yield* migrate
 
     const where = (query: OutboxQuery) => {
@@ -354,6 +356,7 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
             })
           )
           if (changed === 0) return yield* new OutboxConflictError({ id: entry.id })
+          yield* changes.publish([entry.id])
           return saved
         }),
       list: (query) =>
@@ -394,11 +397,13 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
           return row[0] === undefined ? records : [creationRecord(Number(row[0].created_at)), ...records]
         }).pipe(Effect.mapError(storageError("history")))
     })
-  }
-)
+  })
 
 /**
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<OutboxStore, OutboxStorageError, SqlClient.SqlClient> = Layer.effect(OutboxStore, make)
+export const layer: Layer.Layer<OutboxStore, OutboxStorageError, SqlClient.SqlClient | EntryChanges> = Layer.effect(
+  OutboxStore,
+  make
+)

@@ -5,6 +5,7 @@ import { Effect, Either, Layer, ManagedRuntime, Metric } from "effect"
 import * as Admission from "../src/Admission.js"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import * as DeliveryMetrics from "../src/DeliveryMetrics.js"
+import * as EntryChanges from "../src/EntryChanges.js"
 import { advance } from "../src/internal/advance.js"
 import { type EnqueueOptions, Outbox } from "../src/Outbox.js"
 import type { OutboxEntry } from "../src/OutboxEntry.js"
@@ -53,7 +54,9 @@ const storeAdmitted = async (
   entry: Pick<OutboxEntry, "id" | "message" | "state"> & Partial<OutboxEntry>
 ) => {
   const storage = ManagedRuntime.make(
-    Layer.merge(OutboxStore.layer, Admission.layer).pipe(Layer.provide(DeliveryDatabase.layer(database)))
+    Layer.merge(OutboxStore.layer, Admission.layer).pipe(
+      Layer.provide(Layer.merge(DeliveryDatabase.layer(database), EntryChanges.layer))
+    )
   )
   const now = Date.now()
   await storage.runPromise(

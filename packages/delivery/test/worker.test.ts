@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from "node:fs"
 import { afterAll, beforeAll, describe, expect, it } from "@effect/vitest"
 import type { RunningPortalEmulator } from "@linecast/testkit"
 import { startPortalEmulator } from "@linecast/testkit"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Effect, Either, Fiber, Layer, ManagedRuntime, Queue } from "effect"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import * as DeliveryWorker from "../src/DeliveryWorker.js"
 import { Outbox } from "../src/Outbox.js"
@@ -99,6 +99,39 @@ for (const kind of ["sqlite", "postgres"] as const) {
     })
   })
 }
+
+describe("delivery's worker, its changes", () => {
+  it("tells this thread's outbox of the entries the worker saved", async () => {
+    const portal = "worker-changes"
+    emulator.control.createPortal({
+      id: portal,
+      nfr: true,
+      users: Array.from({ length: 5 }, (_, index) => ({ id: index + 1, name: `User ${index + 1}` })),
+      webhooks: [{ userId: 1 }],
+      lines: [{}]
+    })
+    const runtime = start(await freshDatabase("sqlite"), portal)
+    const heard = new Set<string>()
+    // Listening from before the enqueue: the sends happen in the worker thread, and only its messages can say so.
+    const listening = runtime.runFork(
+      Effect.scoped(
+        Effect.flatMap(
+          Effect.flatMap(Outbox, (outbox) => outbox.changes),
+          (changes) => Effect.forever(Effect.map(Queue.take(changes), (id) => heard.add(id)))
+        )
+      )
+    )
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const stored = await enqueue(runtime, portal, 0, 5)
+    const sent = await settled(runtime, 5)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    await runtime.runPromise(Fiber.interrupt(listening))
+    await runtime.dispose()
+    expect(sent.length).toBe(5)
+    const ids = stored.map((result) => (Either.isRight(result) ? result.right.entry.id : "refused"))
+    expect([...heard].sort()).toEqual(expect.arrayContaining([...ids].sort()))
+  })
+})
 
 /** The nice value of each thread of this process (Linux), by thread id. */
 const niceOfThreads = () =>

@@ -1,7 +1,8 @@
 /**
  * The worker thread of `DeliveryWorker`: the whole of delivery (engine, dispatcher, workflows,
  * portal and recipient entities) on its own connection to the owner's database. It says `Ready`
- * once the runner is up, looks for work when told `Wake`, and on `Stop` closes the runner gracefully
+ * once the runner is up, passes on the entries it saves (`Changed`, a message for what each turn of
+ * its event loop saved), looks for work when told `Wake`, and on `Stop` closes the runner gracefully
  * and ends the thread.
  */
 import { setPriority } from "node:os"
@@ -11,10 +12,12 @@ import { OpenChannel, RateBudget, TokenStore } from "@linecast/core"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as ManagedRuntime from "effect/ManagedRuntime"
+import * as Queue from "effect/Queue"
 import * as Redacted from "effect/Redacted"
 import { Admission } from "../Admission.js"
 import * as Delivery from "../Delivery.js"
 import * as DeliveryDatabase from "../DeliveryDatabase.js"
+import { EntryChanges } from "../EntryChanges.js"
 import * as PortalChannels from "../PortalChannels.js"
 import * as SqlTokenStore from "../SqlTokenStore.js"
 import type { WorkerCommand, WorkerData, WorkerEvent } from "./workerProtocol.js"
@@ -55,8 +58,22 @@ const runtime = ManagedRuntime.make(
   Delivery.layer(data.delivery).pipe(Layer.provide(channels), Layer.provideMerge(database))
 )
 
+/** What the runner saves, to the owner's outbox (its `changes`): all that is waiting, at each turn. */
+const passChanges = Effect.scoped(
+  Effect.gen(function* () {
+    const changes = yield* Effect.flatMap(EntryChanges, (hub) => hub.subscribe)
+    while (true) {
+      const ids = yield* Queue.takeBetween(changes, 1, Number.MAX_SAFE_INTEGER)
+      say({ _tag: "Changed", ids: [...ids] })
+    }
+  })
+)
+
 runtime.runPromise(Effect.void).then(
-  () => say({ _tag: "Ready" }),
+  () => {
+    runtime.runFork(passChanges)
+    say({ _tag: "Ready" })
+  },
   (error: unknown) => {
     say({ _tag: "Failed", message: error instanceof Error ? error.message : String(error) })
     void runtime.dispose().finally(() => process.exit(1))

@@ -20,8 +20,12 @@ export interface WorkerData {
 /** From the owning thread: new work was stored (look now), or stop gracefully. */
 export type WorkerCommand = { readonly _tag: "Wake" } | { readonly _tag: "Stop" }
 
-/** From the worker: its runner is up, or could not start; `Exited` is the owner's own note of the thread's end. */
+/**
+ * From the worker: its runner is up, or could not start; entries it saved (see `EntryChanges`); `Exited` is the
+ * owner's own note of the thread's end.
+ */
 export type WorkerEvent =
   | { readonly _tag: "Ready" }
+  | { readonly _tag: "Changed"; readonly ids: ReadonlyArray<string> }
   | { readonly _tag: "Failed"; readonly message: string }
   | { readonly _tag: "Exited"; readonly code: number }

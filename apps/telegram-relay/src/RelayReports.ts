@@ -5,15 +5,18 @@
  * name, what the sender was last told); the outbox entry itself holds the outcome.
  *
  * Rows are registered together for the updates that arrived together (one statement, one commit).
- * A watcher reads the rows in pages (by entry id) every `pollMs` (rows told `deferred` every
- * `deferredEvery`-th time only), reads those of the page's entries
- * that have moved on (settled: sent, merged, dead; or newly deferred) in one query, and sends their
- * reports, a few messages at a time (different chats at once, one chat's in order); the reports a chat
- * has ready together go in one message (up to 20). A report is claimed before it is sent (a
- * conditional `UPDATE` to `reporting`), so it is never sent twice: a row is deleted after its final
- * report, or goes back to what it was when Telegram refused it for now. A crash between the claim
- * and the send can lose the reports being sent (never duplicate them): such rows are dropped, with
- * a warning, at the next start.
+ * A watcher looks every `pollMs` at the rows of the entries delivery saved since its last look (the
+ * outbox's `changes`: this process's delivery, its worker thread included), and every
+ * `sweepEvery`-th time (and at the start) at all the rows, in pages by entry id: what another
+ * process's runner did, and anything a hint missed. Of the entries it looks at, it reads those that
+ * have moved on (settled: sent, merged, dead; or newly deferred) in one query, and sends their
+ * reports, a few messages at a time (different chats at once, one chat's in order); the reports a
+ * chat has ready together go in one message (up to 20). Reading every row at every look cost the
+ * relay's thread more than storing once thousands of entries waited for the portal. A report is
+ * claimed before it is sent (a conditional `UPDATE` to `reporting`), so it is never sent twice: a row
+ * is deleted after its final report, or goes back to what it was when Telegram refused it for now. A
+ * crash between the claim and the send can lose the reports being sent (never duplicate them): such
+ * rows are dropped, with a warning, at the next start.
  *
  * @since 0.1.0
  */
@@ -22,6 +25,7 @@ import type { SqlError } from "@effect/sql/SqlError"
 import type { OutboxEntry } from "@linecast/delivery"
 import { DeliveryDatabase, Outbox } from "@linecast/delivery"
 import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
 import type { Outcome } from "./Outcome.js"
 import { fromEntry, isSettled, reportWords } from "./Outcome.js"
 
@@ -154,21 +158,37 @@ export const registerAll = (reports: ReadonlyArray<NewReport>): Effect.Effect<vo
   })
 
 /**
- * The reports still owed, in entry-id order after `after`: all of them, or only those told `waiting`.
+ * The reports still owed, in entry-id order after `after`, at most `limit`.
  *
  * @since 0.1.0
  * @category reports
  */
 export const pending = (
   after: string,
-  limit: number,
-  which: "all" | "waiting" = "all"
+  limit: number
 ): Effect.Effect<ReadonlyArray<Report>, SqlError, SqlClient.SqlClient> =>
-  Effect.flatMap(SqlClient.SqlClient, (sql) => {
-    const told = which === "all" ? sql`told <> 'reporting'` : sql`told = 'waiting'`
-    return sql<Row>`SELECT entry_id, chat_id, message_id, recipient, told FROM linecast_telegram_reports
-      WHERE ${told} AND entry_id > ${after} ORDER BY entry_id LIMIT ${limit}`
-  }).pipe(Effect.map((rows) => rows.map(toReport)))
+  Effect.flatMap(
+    SqlClient.SqlClient,
+    (sql) => sql<Row>`SELECT entry_id, chat_id, message_id, recipient, told FROM linecast_telegram_reports
+      WHERE told <> 'reporting' AND entry_id > ${after} ORDER BY entry_id LIMIT ${limit}`
+  ).pipe(Effect.map((rows) => rows.map(toReport)))
+
+/**
+ * The reports still owed on these entries (none for an entry that is not the relay's), in entry-id order.
+ *
+ * @since 0.1.0
+ * @category reports
+ */
+export const pendingOn = (
+  entryIds: ReadonlyArray<string>
+): Effect.Effect<ReadonlyArray<Report>, SqlError, SqlClient.SqlClient> =>
+  entryIds.length === 0
+    ? Effect.succeed([])
+    : Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql<Row>`SELECT entry_id, chat_id, message_id, recipient, told FROM linecast_telegram_reports
+      WHERE told <> 'reporting' AND ${sql.in("entry_id", entryIds)} ORDER BY entry_id`
+      ).pipe(Effect.map((rows) => rows.map(toReport)))
 
 /** Claims the reports still as they were read; answers the entry ids claimed. */
 const claimAll = (reports: ReadonlyArray<Report>) =>
@@ -206,13 +226,15 @@ const remove = (entryIds: ReadonlyArray<string>) =>
  * @category models
  */
 export interface WatchOptions {
+  /** How often the entries delivery saved since the last look are looked at. */
   readonly pollMs: number
+  /** Rows read at a time (and entries looked at in one query). */
   readonly pageSize: number
   /**
-   * Reports told `deferred` are read every this many polls only (1: every poll): their entries wait for
-   * a recipient's weekly window, days away, and with the weekly rule they are most of the rows.
+   * Every this many polls (and at the start) all the rows are read instead: the changes of runners in other
+   * processes, which this process does not hear of, and any it missed.
    */
-  readonly deferredEvery: number
+  readonly sweepEvery: number
   /** Sends a report as a reply to the sender's message (grammY's auto-retry inside). */
   readonly send: (report: Report, text: string) => Effect.Effect<void, ReportFailure>
   readonly log: (level: "info" | "warning" | "error", message: string) => void
@@ -344,12 +366,14 @@ const reportable = {
 } as const
 
 /**
- * Reads a page's entries that have moved on (one query for each thing the senders were told; an
- * entry still on its way is not read), and sends their reports.
+ * The reports of a page whose entries have moved on, with their words (one query for each thing the
+ * senders were told; an entry still on its way is not read), in the page's order (by entry id), so
+ * that one chat's reports go out in the order of its messages. The rows of purged entries go.
  */
-const checkPage = (page: ReadonlyArray<Report>, options: WatchOptions) =>
+const readyOf = (page: ReadonlyArray<Report>) =>
   Effect.gen(function* () {
-    if (page.length === 0) return
+    const ready: Array<Step> = []
+    if (page.length === 0) return ready
     const outbox = yield* Outbox.Outbox
     const ids = page.map((report) => report.entryId)
     // Purged by an operator: nothing left to tell. Counted first: a page whose entries are all there costs one count.
@@ -368,18 +392,21 @@ const checkPage = (page: ReadonlyArray<Report>, options: WatchOptions) =>
       })
       for (const entry of entries) moved.set(entry.id, entry)
     }
-    // In the page's order (by entry id), so one chat's reports go out in the order of its messages.
-    const ready: Array<Step> = []
     for (const report of page) {
       const entry = moved.get(report.entryId)
       const step = entry === undefined ? undefined : next(report, fromEntry(report.to, entry))
       if (step !== undefined) ready.push({ report, ...step })
     }
-    const messages = messagesOf(ready)
-    for (let start = 0; start < messages.length; start += sendChunk) {
-      yield* sendAll(messages.slice(start, start + sendChunk), options)
-    }
+    return ready
   })
+
+/**
+ * Reports gathered over a look at many pages are sent at most this many at a time: what a chat has
+ * ready at one look goes in as few messages as it can (read page by page, a chat's reports went in
+ * a message for each page: about 470 messages for 800 reports, where Telegram takes one a second in
+ * a chat), and a sweep over a long backlog does not hold all of it in memory.
+ */
+const readyAtOnce = 2_000
 
 /**
  * Sends the reports owed, forever (forked in the relay's scope). Rows left `reporting` by a crash
@@ -396,29 +423,64 @@ export const watch = (options: WatchOptions): Effect.Effect<never, never, Outbox
     for (const row of dropped) {
       options.log("warning", `a report on entry ${row.entry_id} may not have been sent before the last stop`)
     }
-    const sweep = (which: "all" | "waiting") =>
-      Effect.gen(function* () {
-        let after = ""
-        while (true) {
-          const page = yield* pending(after, options.pageSize, which)
-          yield* checkPage(page, options).pipe(
-            Effect.catchAll((error) =>
-              Effect.sync(() =>
-                options.log(
-                  "warning",
-                  `reports on entries ${page[0]?.entryId} to ${page[page.length - 1]?.entryId} not checked: ${error.message}`
-                )
-              )
+    const outbox = yield* Outbox.Outbox
+    const changed = yield* outbox.changes
+    // What a look found ready so far, sent together (see `readyAtOnce`).
+    const ready: Array<Step> = []
+    const send = Effect.suspend(() => {
+      const steps = ready.splice(0)
+      const messages = messagesOf(steps)
+      return Effect.forEach(
+        Array.from({ length: Math.ceil(messages.length / sendChunk) }, (_, index) =>
+          messages.slice(index * sendChunk, (index + 1) * sendChunk)
+        ),
+        (chunk) => sendAll(chunk, options),
+        { discard: true }
+      ).pipe(
+        Effect.catchAll((error) =>
+          Effect.sync(() => options.log("warning", `reports on ${steps.length} entries not sent: ${error.message}`))
+        )
+      )
+    })
+    const gather = (page: ReadonlyArray<Report>) =>
+      readyOf(page).pipe(
+        Effect.flatMap((steps) => {
+          ready.push(...steps)
+          return ready.length >= readyAtOnce ? send : Effect.void
+        }),
+        Effect.catchAll((error) =>
+          Effect.sync(() =>
+            options.log(
+              "warning",
+              `reports on entries ${page[0]?.entryId} to ${page[page.length - 1]?.entryId} not checked: ${error.message}`
             )
           )
-          if (page.length < options.pageSize) return
-          after = page[page.length - 1]!.entryId
-        }
-      }).pipe(
-        Effect.catchAll((error) => Effect.sync(() => options.log("warning", `reports not read: ${error.message}`)))
+        )
       )
+    const notRead = (error: SqlError) => Effect.sync(() => options.log("warning", `reports not read: ${error.message}`))
+    const sweep = Effect.gen(function* () {
+      let after = ""
+      while (true) {
+        const page = yield* pending(after, options.pageSize)
+        yield* gather(page)
+        if (page.length < options.pageSize) return
+        after = page[page.length - 1]!.entryId
+      }
+    }).pipe(Effect.catchAll(notRead), Effect.zipRight(send))
+    const lookAtChanged = Effect.gen(function* () {
+      const ids = [...new Set(yield* Queue.takeAll(changed))].sort()
+      for (let start = 0; start < ids.length; start += options.pageSize) {
+        yield* gather(yield* pendingOn(ids.slice(start, start + options.pageSize)))
+      }
+    }).pipe(Effect.catchAll(notRead), Effect.zipRight(send))
     for (let poll = 0; ; poll++) {
-      yield* sweep(poll % Math.max(1, options.deferredEvery) === 0 ? "all" : "waiting")
+      if (poll % Math.max(1, options.sweepEvery) === 0) {
+        // The sweep reads every row: what was heard of until now is in it.
+        yield* Queue.takeAll(changed)
+        yield* sweep
+      } else {
+        yield* lookAtChanged
+      }
       yield* Effect.sleep(options.pollMs)
     }
-  })
+  }).pipe(Effect.scoped)

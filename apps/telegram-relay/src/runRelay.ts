@@ -63,8 +63,8 @@ export interface RunningRelay {
 const telegramApiRoot = "https://api.telegram.org"
 /** Reports read from the database at a time. */
 const reportPage = 100
-/** Reports told "deferred" are read every this many polls (a minute at the default 5 s). */
-const deferredEvery = 12
+/** All the reports owed are read every this many polls (a minute at the default 5 s); between, only those delivery changed. */
+const sweepEvery = 12
 /** Messages relayed together at most (the runner hands the handlers at most `concurrency` updates at once). */
 const intakeBatch = 100
 /** How often the album flusher looks for albums that have been quiet long enough. */
@@ -259,7 +259,7 @@ export const runRelay = (
       RelayReports.watch({
         pollMs: options.followUpPollMs,
         pageSize: reportPage,
-        deferredEvery,
+        sweepEvery,
         log,
         send: (report, text) =>
           Effect.tryPromise({

@@ -47,7 +47,9 @@ export interface RelaySetup {
 }
 
 /** Delivery on SQLite and the portal emulator; the portal's week and delivery's ledger shortened alike. */
-export const testDelivery = (setup: RelaySetup): Layer.Layer<RelayRequirements, unknown> => {
+export const testDelivery = (
+  setup: Omit<RelaySetup, "telegram" | "options">
+): Layer.Layer<RelayRequirements, unknown> => {
   const windowMs = (setup.windowSeconds ?? 2) * 1000
   return Delivery.layer({
     ledger: { windowMs, probeAfterMs: 500, exemptPortals: setup.nfr === true ? ["default"] : [] },

@@ -6,11 +6,12 @@
  *
  * @since 0.1.0
  */
-import { Composer } from "grammy"
+import { Composer, Context } from "grammy"
 import type { Message } from "grammy/types"
 import { targetOf } from "../internal/answer.js"
 import { albumDraftOf, commandArguments } from "../internal/drafts.js"
 import { group, recipient, route } from "../internal/routing.js"
+import { when } from "../internal/when.js"
 import { words } from "../Outcome.js"
 import type { Recipient } from "../Relay.js"
 import { idempotencyKey } from "../Relay.js"
@@ -24,10 +25,12 @@ import type { RelayContext, RelayServices } from "../RelayContext.js"
  */
 export const albums = new Composer<RelayContext>()
 
-albums.on("message", (ctx, next) => {
-  if (ctx.message.media_group_id === undefined) return next()
-  return ctx.relay.albumPart(ctx.message, ctx.update.update_id)
-})
+albums.use(
+  when(Context.has.filterQuery("message"), (ctx, next) => {
+    if (ctx.message.media_group_id === undefined) return next()
+    return ctx.relay.albumPart(ctx.message, ctx.update.update_id)
+  })
+)
 
 /** The command a caption starts with (without the bot's name), if any. */
 const commandOf = (message: Message): string | undefined => {

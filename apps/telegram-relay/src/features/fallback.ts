@@ -3,8 +3,9 @@
  *
  * @since 0.1.0
  */
-import { Composer } from "grammy"
+import { Composer, Context } from "grammy"
 import { answer } from "../internal/answer.js"
+import { when } from "../internal/when.js"
 import type { RelayContext } from "../RelayContext.js"
 
 /**
@@ -13,18 +14,24 @@ import type { RelayContext } from "../RelayContext.js"
  */
 export const fallback = new Composer<RelayContext>()
 
-fallback.on("message", (ctx) => {
-  const message = ctx.message
-  const command = (message.entities ?? message.caption_entities)?.find(
-    (entity) => entity.type === "bot_command" && entity.offset === 0
-  )
-  const name = command === undefined ? undefined : (message.text ?? message.caption ?? "").slice(0, command.length)
-  return answer(
-    ctx,
-    name === undefined
-      ? "I cannot relay this, so nothing was sent. Try /help."
-      : `I do not know the command ${name}, so nothing was sent. Try /help.`
-  )
-})
+fallback.use(
+  when(Context.has.filterQuery("message"), (ctx) => {
+    const message = ctx.message
+    const command = (message.entities ?? message.caption_entities)?.find(
+      (entity) => entity.type === "bot_command" && entity.offset === 0
+    )
+    const name = command === undefined ? undefined : (message.text ?? message.caption ?? "").slice(0, command.length)
+    return answer(
+      ctx,
+      name === undefined
+        ? "I cannot relay this, so nothing was sent. Try /help."
+        : `I do not know the command ${name}, so nothing was sent. Try /help.`
+    )
+  })
+)
 
-fallback.on("callback_query", (ctx) => ctx.answerCallbackQuery({ text: "This button does nothing any more." }))
+fallback.use(
+  when(Context.has.filterQuery("callback_query"), (ctx) =>
+    ctx.answerCallbackQuery({ text: "This button does nothing any more." })
+  )
+)

@@ -3,8 +3,9 @@
  *
  * @since 0.1.0
  */
-import { Composer } from "grammy"
+import { Composer, Context } from "grammy"
 import { answer } from "../internal/answer.js"
+import { when } from "../internal/when.js"
 import type { RelayContext } from "../RelayContext.js"
 
 /**
@@ -46,4 +47,4 @@ export const helpText = (ctx: RelayContext): string => {
     .trim()
 }
 
-help.command(["help", "start"], (ctx) => answer(ctx, helpText(ctx)))
+help.use(when(Context.has.command(["help", "start"]), (ctx) => answer(ctx, helpText(ctx))))

@@ -5,10 +5,11 @@
  *
  * @since 0.1.0
  */
-import { Composer } from "grammy"
+import { Composer, Context } from "grammy"
 import { answer, relayAndAnswer } from "../internal/answer.js"
 import { commandArguments, draftOf } from "../internal/drafts.js"
 import { group, recipient } from "../internal/routing.js"
+import { either, when } from "../internal/when.js"
 import type { RelayContext } from "../RelayContext.js"
 
 /**
@@ -75,7 +76,7 @@ const broadcastHandler = async (ctx: RelayContext) => {
   return relayAndAnswer(ctx, draft.draft, members)
 }
 
-send.command("send", sendHandler)
-send.filter(captionedWith("send"), sendHandler)
-send.command("broadcast", broadcastHandler)
-send.filter(captionedWith("broadcast"), broadcastHandler)
+send.use(
+  when(either(Context.has.command("send"), captionedWith("send")), sendHandler),
+  when(either(Context.has.command("broadcast"), captionedWith("broadcast")), broadcastHandler)
+)

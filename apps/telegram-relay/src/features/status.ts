@@ -4,8 +4,9 @@
  *
  * @since 0.1.0
  */
-import { Composer, InlineKeyboard } from "grammy"
+import { Composer, Context, InlineKeyboard } from "grammy"
 import { targetOf } from "../internal/answer.js"
+import { when } from "../internal/when.js"
 import { status as readStatus } from "../Relay.js"
 import type { RelayContext } from "../RelayContext.js"
 
@@ -32,11 +33,12 @@ const statusText = async (ctx: RelayContext): Promise<string> => {
 
 const refresh = new InlineKeyboard().text("Refresh", "status")
 
-status.command("status", async (ctx) => {
-  await ctx.reply(await statusText(ctx), { reply_markup: refresh })
-})
-
-status.callbackQuery("status", async (ctx) => {
-  await ctx.answerCallbackQuery()
-  await ctx.reply(await statusText(ctx), { reply_markup: refresh })
-})
+status.use(
+  when(Context.has.command("status"), async (ctx) => {
+    await ctx.reply(await statusText(ctx), { reply_markup: refresh })
+  }),
+  when(Context.has.callbackQuery("status"), async (ctx) => {
+    await ctx.answerCallbackQuery()
+    await ctx.reply(await statusText(ctx), { reply_markup: refresh })
+  })
+)

@@ -54,7 +54,7 @@ export interface Report {
 
 /**
  * Telegram did not take a report: `permanent` (the chat is gone, the bot was blocked) drops it,
- * anything else is tried again at the next poll.
+ * anything else is tried again at the next look.
  *
  * @since 0.1.0
  * @category models
@@ -346,7 +346,7 @@ const sendAll = (messages: ReadonlyArray<Message>, options: WatchOptions) =>
       done.filter((step) => step.after === "deferred").map((step) => step.report.entryId),
       "deferred"
     )
-    // Telegram refused for now: back to what it was, for the next poll.
+    // Telegram refused for now: back to what it was, for the next look.
     const again = results.filter((result) => !result.done).map((result) => result.step.report)
     for (const told of ["waiting", "deferred"] as const) {
       yield* setTold(
@@ -354,6 +354,7 @@ const sendAll = (messages: ReadonlyArray<Message>, options: WatchOptions) =>
         told
       )
     }
+    return again.map((report) => report.entryId)
   }).pipe(Effect.uninterruptible)
 
 /**
@@ -427,6 +428,8 @@ export const watch = (options: WatchOptions): Effect.Effect<never, never, Outbox
     const changed = yield* outbox.changes
     // What a look found ready so far, sent together (see `readyAtOnce`).
     const ready: Array<Step> = []
+    // Reports Telegram refused for now: the next look tries them again (no change of their entries will say so).
+    let again: Array<string> = []
     const send = Effect.suspend(() => {
       const steps = ready.splice(0)
       const messages = messagesOf(steps)
@@ -434,7 +437,7 @@ export const watch = (options: WatchOptions): Effect.Effect<never, never, Outbox
         Array.from({ length: Math.ceil(messages.length / sendChunk) }, (_, index) =>
           messages.slice(index * sendChunk, (index + 1) * sendChunk)
         ),
-        (chunk) => sendAll(chunk, options),
+        (chunk) => Effect.map(sendAll(chunk, options), (ids) => void again.push(...ids)),
         { discard: true }
       ).pipe(
         Effect.catchAll((error) =>
@@ -468,7 +471,7 @@ export const watch = (options: WatchOptions): Effect.Effect<never, never, Outbox
       }
     }).pipe(Effect.catchAll(notRead), Effect.zipRight(send))
     const lookAtChanged = Effect.gen(function* () {
-      const ids = [...new Set(yield* Queue.takeAll(changed))].sort()
+      const ids = [...new Set([...again.splice(0), ...(yield* Queue.takeAll(changed))])].sort()
       for (let start = 0; start < ids.length; start += options.pageSize) {
         yield* gather(yield* pendingOn(ids.slice(start, start + options.pageSize)))
       }
@@ -477,6 +480,7 @@ export const watch = (options: WatchOptions): Effect.Effect<never, never, Outbox
       if (poll % Math.max(1, options.sweepEvery) === 0) {
         // The sweep reads every row: what was heard of until now is in it.
         yield* Queue.takeAll(changed)
+        again = []
         yield* sweep
       } else {
         yield* lookAtChanged

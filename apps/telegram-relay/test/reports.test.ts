@@ -68,6 +68,43 @@ describe("the reports' watcher", () => {
     ])
   })
 
+  it("tries a report Telegram refused for now again at its next look, without a sweep", async () => {
+    const portal = await startPortalEmulator()
+    const runtime = ManagedRuntime.make(testDelivery({ portal, nfr: true }))
+    await runtime.runPromise(RelayReports.migrate)
+    let tries = 0
+    const sent: Array<string> = []
+    const watcher = runtime.runFork(
+      RelayReports.watch({
+        pollMs: 50,
+        pageSize: 100,
+        sweepEvery: 1_000_000,
+        log: () => undefined,
+        send: (_report, text) =>
+          tries++ === 0
+            ? Effect.fail({ permanent: false, message: "Too Many Requests" })
+            : Effect.sync(() => void sent.push(text))
+      })
+    )
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await runtime.runPromise(
+      Relay.relay(
+        { text: "hello again" },
+        [{ name: "carla", userId: 3 }],
+        { lineCode: portal.lineCode, portal: "default", policy: "defer" },
+        (userId) => `reports-again-test:${userId}`,
+        { chatId: 300, messageId: 11 }
+      )
+    )
+    await eventually(() => sent.length > 0, "the report, sent on a second try")
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    await runtime.runPromise(Fiber.interrupt(watcher))
+    await runtime.dispose()
+    await portal.close()
+    expect(tries).toBe(2)
+    expect(sent).toEqual(["Delivered to carla."])
+  })
+
   it("sends what a chat has ready at one look in one message, however many pages it was read in", async () => {
     const portal = await startPortalEmulator()
     const runtime = ManagedRuntime.make(testDelivery({ portal, nfr: true }))

@@ -4,11 +4,15 @@
  * with what delivery accepted) against a bare grammY bot that only replies.
  *
  * Fair to both: the same Telegram emulator, the same runner settings (grammY runner with the same
- * `allowed_updates` and sink concurrency, `sequentialize` by chat, auto-retry), the same update
- * stream (`/send <user> <text>` from the same number of chats), each rate counted from the first
- * update injected to the last answer received. The bare bot is measured before and after the relay
- * (so that neither profits from the other having warmed the shared code up) and its best round
- * counts.
+ * `allowed_updates` and sink concurrency, `sequentialize` by chat, auto-retry), the same update stream
+ * (`/send <user> <text>` from the same number of chats), each rate counted from the first update
+ * injected to the last answer received. The machine's speed drifts by a third within minutes, so
+ * the bots take turns, a cycle each: bare, held, bare, relay, bare, relay, ..., bare (seven relay
+ * cycles). A cycle starts its bot, warms it up with a full round, counts its best of two rounds and
+ * stops it (the relay as SIGTERM stops it, then started again on the same database, its backlog
+ * with it). Each relay cycle is compared with the mean of the bare cycles just before and after it,
+ * and the figure is the median of those ratios: a single ratio moved between 0.5 and 0.8 on the
+ * same code, a median of three by 0.2.
  *
  * A realistic portal: the portal emulator keeps Bitrix24's bucket (50, draining 2 a second) and
  * core's own bucket stands in front of it; the portal is a Partner (NFR) one, so the weekly rule
@@ -18,7 +22,7 @@
  * relay's process as `main.ts` deploys it: the outbox in the relay's thread, delivery's runner (the
  * engine, which starts workflows only as the portal has room) in a worker thread.
  *
- * Two relay figures, each on a fresh database: `relay` (delivery's workflows running beside it),
+ * Two relay figures, each on a database of its own: `relay` (delivery's workflows running beside it),
  * and `relay, workflows held` (delivery admits nothing, `admittedPerPortal: 0`): the relay's own
  * path without the delivery engine's work. Beside each rate, the process's CPU time per update
  * answered (all of it: the emulators, the bot, delivery), which moves less than a rate on a shared
@@ -29,7 +33,7 @@
  * `pnpm --filter @linecast/telegram-relay bench -- [--json] [--quick] [--postgres]`: `--json` prints one
  * line on stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...,"relayWaitedPct":..,"relayDelivered":..}}` (the rest goes to
  * stderr); `--quick` is a shorter run (under 30 s); `--postgres` runs delivery on PostgreSQL instead of
- * SQLite (a fresh schema for each phase in the database at BENCH_DATABASE_URL, by default
+ * SQLite (a schema for each of held and relay in the database at BENCH_DATABASE_URL, by default
  * postgres://postgres@127.0.0.1:5432/test). BENCH_UPDATES, BENCH_CHATS change the load.
  */
 
@@ -55,8 +59,10 @@ const postgres = flags.has("--postgres")
 const databaseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0.0.1:5432/test"
 const updates = Number(process.env.BENCH_UPDATES ?? (quick ? 1_000 : 3_000))
 const chats = Number(process.env.BENCH_CHATS ?? 60)
-/** Measured rounds per phase, after a warm-up; the bare bot's are split before and after the relay. */
-const rounds = quick ? 1 : 3
+/** Relay cycles of the alternation (below), each between two of the bare bot's. */
+const cycles = quick ? 1 : 7
+/** Measured rounds in each cycle of a bot, after its warm-up: its best counts. */
+const rounds = quick ? 1 : 2
 const concurrency = 100
 const users = 60
 /** A round gives up waiting after this long (the relay may answer slower than the load arrives). */
@@ -79,8 +85,8 @@ const runnerOptions: RunOptions<Update> = {
 
 /** Chat ids start here; each round has its own range, so late answers from an earlier round never count. */
 const firstChat = 1_000
-/** Warm-ups and rounds of every phase: bare (two halves), relay held, relay. */
-const totalRounds = 2 * (rounds + 1) + 2 * (rounds + 1)
+/** Warm-ups and rounds of every cycle: the bare bot's (two more than the relay's), held, relay. */
+const totalRounds = (rounds + 1) * (2 * cycles + 3)
 const chatsOf = (round: number) => Array.from({ length: chats }, (_, index) => firstChat + round * 10_000 + index)
 let round = 0
 
@@ -172,16 +178,14 @@ const best = async (label: string, count: number): Promise<Measured> => {
   return top
 }
 
-const better = (a: Measured, b: Measured) => (a.perSecond >= b.perSecond ? a : b)
-
-/** The bare bot: replies and nothing else, on the same runner settings as the relay's. */
-const bareRounds = async (label: string, count: number): Promise<Measured> => {
+/** A cycle of the bare bot: replies and nothing else, on the same runner settings as the relay's. */
+const bareCycle = async (label: string): Promise<Measured> => {
   const bare = new Bot(telegram.token, { botInfo: telegram.botInfo, client: { apiRoot: telegram.apiRoot } })
   bare.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }))
   bare.use(sequentialize((ctx) => (ctx.chat?.id ?? ctx.from?.id)?.toString()))
   bare.on("message", (ctx) => ctx.reply("ok"))
   const runner = run(bare, runnerOptions)
-  const measured = await best(label, count)
+  const measured = await best(label, rounds)
   await runner.stop()
   return measured
 }
@@ -205,9 +209,16 @@ const freshDatabase = async (): Promise<DeliveryDatabase.DatabaseOptions> => {
   return { kind: "postgres", url: Redacted.make(url.toString()) }
 }
 
-/** The relay on delivery over a fresh database; `held`: delivery admits no workflow. */
-const relayRounds = async (label: string, held: boolean): Promise<Measured> => {
-  const database = await freshDatabase()
+/**
+ * A cycle of the relay on delivery over `database` (each kind keeps its own across cycles, and the
+ * backlog with it); `held`: delivery admits no workflow. Stopped at the end of the cycle, as SIGTERM
+ * stops it, and started again on the same file for the next: delivery's worker picks its backlog up.
+ */
+const relayCycle = async (
+  label: string,
+  held: boolean,
+  database: DeliveryDatabase.DatabaseOptions
+): Promise<Measured> => {
   // Entities get a second to finish at the stop (the default 15 s only lengthens the run, not a figure).
   const deliveryOptions: Delivery.DeliveryOptions = {
     ledger: { exemptPortals: ["default"] },
@@ -253,10 +264,45 @@ const relayRounds = async (label: string, held: boolean): Promise<Measured> => {
   return measured
 }
 
-const bareBefore = await bareRounds("bare grammY bot", Math.ceil(rounds / 2))
-const held = await relayRounds("relay, workflows held", true)
-const relay = await relayRounds("relay", false)
-const bare = better(bareBefore, await bareRounds("bare grammY bot, again", Math.max(1, Math.floor(rounds / 2))))
+/** The mean of two bare cycles: the bot's speed around a relay cycle. */
+const meanOf = (before: Measured, after: Measured): Measured => {
+  const mean = (pick: (measured: Measured) => number) => (pick(before) + pick(after)) / 2
+  return {
+    perSecond: mean((m) => m.perSecond),
+    cpuMs: mean((m) => m.cpuMs),
+    waited: mean((m) => m.waited),
+    delivered: 0,
+    othersMsPerDelivered: 0
+  }
+}
+
+/** A relay cycle, the bare bot around it, and the ratio of the two. */
+interface Paired {
+  readonly measured: Measured
+  readonly bare: Measured
+  readonly ratio: number
+}
+
+/**
+ * The machine's speed drifts by a third within minutes, so the bots take turns: bare, held, bare,
+ * relay, bare, relay, ..., bare; each relay (and the held) cycle is compared with the mean of the
+ * bare cycles just before and after it, and the figure is the median of those ratios.
+ */
+const heldDatabase = await freshDatabase()
+const relayDatabase = await freshDatabase()
+let bareCycles = 0
+let lastBare = await bareCycle(`bare grammY bot, cycle ${++bareCycles}`)
+const paired = async (measured: Measured): Promise<Paired> => {
+  const before = lastBare
+  lastBare = await bareCycle(`bare grammY bot, cycle ${++bareCycles}`)
+  const bare = meanOf(before, lastBare)
+  return { measured, bare, ratio: measured.perSecond / bare.perSecond }
+}
+const held = await paired(await relayCycle("relay, workflows held", true, heldDatabase))
+const relays: Array<Paired> = []
+for (let cycle = 1; cycle <= cycles; cycle++) {
+  relays.push(await paired(await relayCycle(`relay, cycle ${cycle}`, false, relayDatabase)))
+}
 await telegram.close()
 await portal.close()
 if (admin !== undefined) {
@@ -264,11 +310,16 @@ if (admin !== undefined) {
   await admin.dispose()
 }
 
-const ratio = relay.perSecond / bare.perSecond
-const heldRatio = held.perSecond / bare.perSecond
+// The median cycle (the upper middle of an even count) gives every figure of the relay's.
+const median = [...relays].sort((a, b) => a.ratio - b.ratio)[Math.floor(relays.length / 2)]!
+const relay = median.measured
+const bare = median.bare
+const ratio = median.ratio
+const heldRatio = held.ratio
+const listed = (ratios: ReadonlyArray<number>) => ratios.map((value) => value.toFixed(2)).join(", ")
 say(`ran ${(performance.now() / 1000).toFixed(1)} s`)
 say(
-  `relay / bare: ${ratio.toFixed(2)}x (goal >= 0.7x); workflows held: ${heldRatio.toFixed(2)}x (delivery on ${postgres ? "PostgreSQL" : "SQLite"})`
+  `relay / bare: ${ratio.toFixed(2)}x, the median of ${cycles} cycle${cycles === 1 ? "" : "s"} (${listed(relays.map((one) => one.ratio))}; goal >= 0.7x); workflows held: ${heldRatio.toFixed(2)}x; delivery on ${postgres ? "PostgreSQL" : "SQLite"}`
 )
 const rounded = (value: number) => Math.round(value * 100) / 100
 if (json) {
@@ -277,13 +328,13 @@ if (json) {
     relayPerSecond: rounded(relay.perSecond),
     barePerSecond: rounded(bare.perSecond),
     heldRatio: rounded(heldRatio),
-    heldPerSecond: rounded(held.perSecond),
+    heldPerSecond: rounded(held.measured.perSecond),
     relayCpuMs: rounded(relay.cpuMs),
-    heldCpuMs: rounded(held.cpuMs),
+    heldCpuMs: rounded(held.measured.cpuMs),
     bareCpuMs: rounded(bare.cpuMs),
     // How much of the counted round the main thread waited for a core, in % (Linux; 0 elsewhere).
     relayWaitedPct: rounded(100 * relay.waited),
-    heldWaitedPct: rounded(100 * held.waited),
+    heldWaitedPct: rounded(100 * held.measured.waited),
     bareWaitedPct: rounded(100 * bare.waited),
     // Delivery's work beside the relay's counted round: what it delivered, and the other threads' CPU a message.
     relayDelivered: relay.delivered,

@@ -12,7 +12,9 @@ export const relay: Scenario = {
     "Updates (`/send <user> <text>` from 60 chats) injected into the Telegram emulator; the relay takes each through " +
     "access, conversion, the durable outbox (SQLite) and its report row, and answers, while delivery sends to the " +
     "portal emulator in the same process (Bitrix24's bucket, 50 draining 2/s; NFR, so everything is sent); the bare " +
-    "grammY bot (same runner settings) only replies, and is measured before and after the relay. Also the relay with " +
+    "grammY bot (same runner settings) only replies. The two take turns (bare, held, bare, relay, bare, relay, ..., " +
+    "bare: seven relay cycles, one in a quick run), each relay cycle against the mean of the bare cycles around it, " +
+    "and the ratio is the median of those: this machine's speed drifts by a third within minutes. Also the relay with " +
     "delivery's workflows held (the relay's own path), the process's CPU time per update answered, and how much " +
     "of the round the main thread was ready but waited for a core (Linux), and what delivery sent meanwhile (the messages, " +
     "and the other threads' CPU each: delivery's worker and V8's threads). Run by " +

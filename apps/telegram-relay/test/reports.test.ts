@@ -1,7 +1,9 @@
+import type { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
 import { DeliveryDatabase, Outbox } from "@linecast/delivery"
 import { startPortalEmulator } from "@linecast/testkit"
 import { Effect, Fiber, ManagedRuntime } from "effect"
+import type { Outcome } from "../src/Outcome.js"
 import * as Relay from "../src/Relay.js"
 import * as RelayReports from "../src/RelayReports.js"
 import { eventually, freshSqliteFile, testDelivery } from "./harness.js"
@@ -32,116 +34,100 @@ describe("the reports still owed", () => {
   })
 })
 
+/** Delivery on SQLite and a portal emulator (NFR: everything is sent), for the watcher's tests. */
+const withDelivery = async (
+  use: (setup: {
+    readonly runtime: ManagedRuntime.ManagedRuntime<Outbox.Outbox | SqlClient.SqlClient, unknown>
+    /** Relays one message from chat `chatId` (its message `messageId`) to `recipients`. */
+    readonly relay: (
+      recipients: ReadonlyArray<Relay.Recipient>,
+      origin: { readonly chatId: number; readonly messageId: number }
+    ) => Promise<ReadonlyArray<Outcome>>
+    /** Starts the watcher: its only sweep is at its start, unless `sweepEvery` says otherwise. */
+    readonly watch: (send: RelayReports.WatchOptions["send"], pageSize?: number) => void
+  }) => Promise<void>
+) => {
+  const portal = await startPortalEmulator()
+  const runtime = ManagedRuntime.make(testDelivery({ portal, nfr: true }))
+  await runtime.runPromise(RelayReports.migrate)
+  const watchers: Array<Fiber.RuntimeFiber<never, unknown>> = []
+  try {
+    await use({
+      runtime,
+      relay: (recipients, origin) =>
+        runtime.runPromise(
+          Relay.relay(
+            { text: "hello" },
+            recipients,
+            { lineCode: portal.lineCode, portal: "default", policy: "defer" },
+            (userId) => `reports-test:${origin.chatId}:${origin.messageId}:${userId}`,
+            origin
+          )
+        ),
+      watch: (send, pageSize = 100) =>
+        void watchers.push(
+          runtime.runFork(
+            RelayReports.watch({ pollMs: 50, pageSize, sweepEvery: 1_000_000, log: () => undefined, send })
+          )
+        )
+    })
+  } finally {
+    for (const watcher of watchers) await runtime.runPromise(Fiber.interrupt(watcher))
+    await runtime.dispose()
+    await portal.close()
+  }
+}
+
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
 describe("the reports' watcher", () => {
-  it("between its sweeps looks at the entries delivery saved: a delivered message is reported without one", async () => {
-    const portal = await startPortalEmulator()
-    const runtime = ManagedRuntime.make(testDelivery({ portal, nfr: true }))
-    const sent: Array<{ readonly report: RelayReports.Report; readonly text: string }> = []
-    await runtime.runPromise(RelayReports.migrate)
-    // Its only sweep is the one at the start, before there is anything to report.
-    const watcher = runtime.runFork(
-      RelayReports.watch({
-        pollMs: 50,
-        pageSize: 100,
-        sweepEvery: 1_000_000,
-        log: () => undefined,
-        send: (report, text) => Effect.sync(() => void sent.push({ report, text }))
-      })
-    )
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    const outcomes = await runtime.runPromise(
-      Relay.relay(
-        { text: "hello" },
-        [{ name: "boris", userId: 2 }],
-        { lineCode: portal.lineCode, portal: "default", policy: "defer" },
-        (userId) => `reports-test:${userId}`,
-        { chatId: 100, messageId: 7 }
-      )
-    )
-    expect(outcomes.map((outcome) => outcome._tag)).toEqual(["Queued"])
-    await eventually(() => sent.length > 0, "the report on the delivered message")
-    await runtime.runPromise(Fiber.interrupt(watcher))
-    await runtime.dispose()
-    await portal.close()
-    expect(sent.map(({ report, text }) => ({ chatId: report.chatId, messageId: report.messageId, text }))).toEqual([
-      { chatId: 100, messageId: 7, text: "Delivered to boris." }
-    ])
-  })
+  it("between its sweeps looks at the entries delivery saved: a delivered message is reported without one", () =>
+    withDelivery(async ({ relay, watch }) => {
+      const sent: Array<{ readonly report: RelayReports.Report; readonly text: string }> = []
+      watch((report, text) => Effect.sync(() => void sent.push({ report, text })))
+      // After its sweep at the start, when there was nothing to report.
+      await pause(300)
+      const outcomes = await relay([{ name: "boris", userId: 2 }], { chatId: 100, messageId: 7 })
+      expect(outcomes.map((outcome) => outcome._tag)).toEqual(["Queued"])
+      await eventually(() => sent.length > 0, "the report on the delivered message")
+      expect(sent.map(({ report, text }) => ({ chatId: report.chatId, messageId: report.messageId, text }))).toEqual([
+        { chatId: 100, messageId: 7, text: "Delivered to boris." }
+      ])
+    }))
 
-  it("tries a report Telegram refused for now again at its next look, without a sweep", async () => {
-    const portal = await startPortalEmulator()
-    const runtime = ManagedRuntime.make(testDelivery({ portal, nfr: true }))
-    await runtime.runPromise(RelayReports.migrate)
-    let tries = 0
-    const sent: Array<string> = []
-    const watcher = runtime.runFork(
-      RelayReports.watch({
-        pollMs: 50,
-        pageSize: 100,
-        sweepEvery: 1_000_000,
-        log: () => undefined,
-        send: (_report, text) =>
-          tries++ === 0
-            ? Effect.fail({ permanent: false, message: "Too Many Requests" })
-            : Effect.sync(() => void sent.push(text))
-      })
-    )
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    await runtime.runPromise(
-      Relay.relay(
-        { text: "hello again" },
-        [{ name: "carla", userId: 3 }],
-        { lineCode: portal.lineCode, portal: "default", policy: "defer" },
-        (userId) => `reports-again-test:${userId}`,
-        { chatId: 300, messageId: 11 }
+  it("tries a report Telegram refused for now again at its next look, without a sweep", () =>
+    withDelivery(async ({ relay, watch }) => {
+      let tries = 0
+      const sent: Array<string> = []
+      watch((_report, text) =>
+        tries++ === 0
+          ? Effect.fail({ permanent: false, message: "Too Many Requests" })
+          : Effect.sync(() => void sent.push(text))
       )
-    )
-    await eventually(() => sent.length > 0, "the report, sent on a second try")
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    await runtime.runPromise(Fiber.interrupt(watcher))
-    await runtime.dispose()
-    await portal.close()
-    expect(tries).toBe(2)
-    expect(sent).toEqual(["Delivered to carla."])
-  })
+      await pause(300)
+      await relay([{ name: "carla", userId: 3 }], { chatId: 300, messageId: 11 })
+      await eventually(() => sent.length > 0, "the report, sent on a second try")
+      await pause(300)
+      expect(tries).toBe(2)
+      expect(sent).toEqual(["Delivered to carla."])
+    }))
 
-  it("sends what a chat has ready at one look in one message, however many pages it was read in", async () => {
-    const portal = await startPortalEmulator()
-    const runtime = ManagedRuntime.make(testDelivery({ portal, nfr: true }))
-    await runtime.runPromise(RelayReports.migrate)
-    const recipients = [2, 3, 4, 5, 6].map((userId) => ({ name: `user ${userId}`, userId }))
-    await runtime.runPromise(
-      Relay.relay(
-        { text: "to five" },
-        recipients,
-        { lineCode: portal.lineCode, portal: "default", policy: "defer" },
-        (userId) => `reports-pages-test:${userId}`,
-        { chatId: 200, messageId: 9 }
+  it("sends what a chat has ready at one look in one message, however many pages it was read in", () =>
+    withDelivery(async ({ runtime, relay, watch }) => {
+      const recipients = [2, 3, 4, 5, 6].map((userId) => ({ name: `user ${userId}`, userId }))
+      await relay(recipients, { chatId: 200, messageId: 9 })
+      await eventually(
+        async () =>
+          (await runtime.runPromise(Effect.flatMap(Outbox.Outbox, (outbox) => outbox.count({ state: "sent" })))) === 5,
+        "the five messages to be sent"
       )
-    )
-    await eventually(
-      async () =>
-        (await runtime.runPromise(Effect.flatMap(Outbox.Outbox, (outbox) => outbox.count({ state: "sent" })))) === 5,
-      "the five messages to be sent"
-    )
-    // All five are ready at the watcher's first look (its sweep), read two rows a page.
-    const sent: Array<string> = []
-    const watcher = runtime.runFork(
-      RelayReports.watch({
-        pollMs: 50,
-        pageSize: 2,
-        sweepEvery: 1_000_000,
-        log: () => undefined,
-        send: (_report, text) => Effect.sync(() => void sent.push(text))
-      })
-    )
-    await eventually(() => sent.length > 0, "the reports")
-    await new Promise((resolve) => setTimeout(resolve, 300))
-    await runtime.runPromise(Fiber.interrupt(watcher))
-    await runtime.dispose()
-    await portal.close()
-    expect(sent).toEqual([
-      ["5 reports:", ...recipients.map((recipient) => `• Delivered to ${recipient.name}.`)].join("\n")
-    ])
-  })
+      // All five are ready at the watcher's first look (its sweep), read two rows a page.
+      const sent: Array<string> = []
+      watch((_report, text) => Effect.sync(() => void sent.push(text)), 2)
+      await eventually(() => sent.length > 0, "the reports")
+      await pause(300)
+      expect(sent).toEqual([
+        ["5 reports:", ...recipients.map((recipient) => `• Delivered to ${recipient.name}.`)].join("\n")
+      ])
+    }))
 })

@@ -198,7 +198,7 @@ const admin = postgres
 const onDatabase = (statement: string) =>
   admin!.runPromise(Effect.flatMap(SqlClientTag.SqlClient, (sql) => sql.unsafe(statement)))
 
-/** A fresh database for a phase: a SQLite file in a temp folder, or a PostgreSQL schema of its own. */
+/** A fresh database for held or the relay: a SQLite file in a temp folder, or a PostgreSQL schema of its own. */
 const freshDatabase = async (): Promise<DeliveryDatabase.DatabaseOptions> => {
   if (!postgres) return { kind: "sqlite", filename: freshSqliteFile() }
   const schema = `linecast_relay_bench_${process.pid}_${schemas.length}`

@@ -4,10 +4,11 @@
  * work (about 6–7 ms of CPU for each message it delivers, see packages/bench/results.md) runs on
  * another core instead of between the adapter's requests.
  *
- * This thread stores entries and their places in admission (`Delivery.layerIngest`) and wakes the
- * worker's dispatcher, and hears of the entries the worker saves (the outbox's `changes`); the worker runs the whole `Delivery.layer` on the same database. The worker
- * is built from plain data (a worker thread shares no objects), so its portals are given as webhook
- * portals or read from the environment, as `OpenChannel.layerConfig` reads them. A worker that dies
+ * This thread stores entries and their places in admission (`Delivery.layerIngest`), wakes the
+ * worker's dispatcher, and hears of the entries the worker saves (the outbox's `changes`); the worker
+ * runs the whole `Delivery.layer` on the same database. The worker is built from plain data (a worker
+ * thread shares no objects), so its portals are given as webhook portals or read from the
+ * environment, as `OpenChannel.layerConfig` reads them. A worker that dies
  * is started again; closing the layer stops it gracefully (in-flight work finishes or is handed back).
  *
  * On SQLite this thread's connection leaves the write-ahead log's checkpoints to the worker's: copying

@@ -110,7 +110,7 @@ export const toWire = (message: NetworkMessage): Effect.Effect<NetworkMessageWir
  * @category encoding
  */
 export const toWireEither = (message: NetworkMessage): Either.Either<NetworkMessageWire, InvalidMessageError> => {
-  const encoded = encodeMessage(message)
+  const encoded = textWire(message) ?? encodeMessage(message)
   if (Either.isRight(encoded)) {
     const illFormed = illFormedAt(encoded.right, [])
     if (illFormed === undefined) return Either.right(encoded.right)
@@ -129,6 +129,21 @@ export const toWireEither = (message: NetworkMessage): Either.Either<NetworkMess
     })
   )
 }
+
+/**
+ * A text message (no attachment, keyboard or preview flag): what the schema makes of it, its three fields
+ * renamed, without walking the schema (most of the cost of validating one; an adapter validates every
+ * message it takes). Anything else, or a field of the wrong type, goes through the schema and its errors.
+ */
+const textWire = (message: NetworkMessage): Either.Either<NetworkMessageWire, never> | undefined =>
+  typeof message.lineCode === "string" &&
+  Number.isSafeInteger(message.userId) &&
+  typeof message.message === "string" &&
+  !("attachment" in message) &&
+  !("keyboard" in message) &&
+  !("urlPreview" in message)
+    ? Either.right({ CODE: message.lineCode, USER_ID: message.userId, MESSAGE: message.message })
+    : undefined
 
 /** A lone UTF-16 surrogate: no encoding (URL, JSON for PHP) can carry it. */
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/

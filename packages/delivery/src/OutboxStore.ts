@@ -13,6 +13,7 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import { OutboxStorageError } from "./DeliveryError.js"
 import { EntryChanges } from "./EntryChanges.js"
+import * as EntryBody from "./internal/entryBody.js"
 import { createTables, storageError, transaction } from "./internal/tables.js"
 import type { DeliveryState, HistoryRecord, OutboxEntry, Recipient } from "./OutboxEntry.js"
 import {
@@ -140,7 +141,6 @@ const tables = [
 /** An arbitrary constant that names Linecast's migration lock in PostgreSQL. */
 const migrationLock = 7_245_109_331
 
-const encode = Schema.encodeSync(Schema.parseJson(OutboxEntrySchema))
 const decode = Schema.decodeUnknown(Schema.parseJson(OutboxEntrySchema))
 const encodeHistory = Schema.encodeSync(Schema.parseJson(HistoryRecordSchema))
 const decodeHistory = Schema.decodeUnknown(Schema.parseJson(HistoryRecordSchema))
@@ -263,7 +263,7 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
               line_code: entry.message.lineCode,
               user_id: entry.message.userId,
               state: entry.state,
-              body: encode(entry),
+              body: EntryBody.encode(entry),
               created_at: entry.createdAt,
               updated_at: entry.updatedAt
             }))
@@ -349,7 +349,7 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
             "save",
             Effect.gen(function* () {
               const updated = yield* sql<{ id: string }>`UPDATE linecast_outbox
-            SET state = ${saved.state}, body = ${encode(saved)}, updated_at = ${saved.updatedAt}, version = ${saved.version}
+            SET state = ${saved.state}, body = ${EntryBody.encode(saved)}, updated_at = ${saved.updatedAt}, version = ${saved.version}
             WHERE id = ${entry.id} AND version = ${entry.version} RETURNING id`
               if (updated.length > 0) yield* record(saved)
               return updated.length

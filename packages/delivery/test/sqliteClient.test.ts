@@ -1,8 +1,54 @@
+import * as fs from "node:fs"
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, ManagedRuntime } from "effect"
+import { Effect, Either, ManagedRuntime } from "effect"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
+import * as SqliteClient from "../src/internal/sqliteClient.js"
+import type { Files } from "../src/internal/walSync.js"
 import { freshDatabase } from "./harness.js"
+
+/** node:fs, except that each sync of a file waits until the test lets it go (or fails it). */
+const gatedFiles = () => {
+  const paths = new Map<number, string>()
+  const held: Array<{ readonly path: string; readonly go: (error?: Error) => void }> = []
+  const files: Files = {
+    open: (path, flags, callback) =>
+      fs.open(path, flags, (error, fd) => {
+        if (error === null) paths.set(fd, path)
+        callback(error, fd)
+      }),
+    fsync: fs.fsync,
+    close: fs.close,
+    fdatasync: (fd, callback) => {
+      held.push({
+        path: paths.get(fd) ?? "",
+        go: (error) => (error === undefined ? fs.fdatasync(fd, callback) : callback(error))
+      })
+    }
+  }
+  /** Waits for the next sync to be asked for (the event loop runs meanwhile). */
+  const nextSync = async () => {
+    while (held.length === 0) await new Promise((resolve) => setTimeout(resolve, 5))
+    return held.shift()!
+  }
+  return { files, nextSync, pending: () => held.length }
+}
+
+const sqliteFile = async () => {
+  const database = await freshDatabase("sqlite")
+  if (database.kind !== "sqlite") throw new Error("a SQLite database was asked for")
+  return database.filename
+}
+
+/** Settles to what the promise gave, or "pending" if it has not settled within a few turns of the event loop. */
+const stateOf = async (promise: Promise<unknown>) =>
+  Promise.race([
+    promise.then(
+      () => "done",
+      () => "failed"
+    ),
+    new Promise((resolve) => setTimeout(() => resolve("pending"), 30))
+  ])
 
 describe("delivery's SQLite client", () => {
   it("waits for another connection's write lock without holding its thread still", async () => {
@@ -57,5 +103,81 @@ describe("delivery's SQLite client", () => {
     await runtime.dispose()
     // 2: MEMORY.
     expect(row?.temp_store).toBe(2)
+  })
+
+  describe("commits on disk", () => {
+    const withClient = async (files: Files) => {
+      const runtime = ManagedRuntime.make(SqliteClient.layer(await sqliteFile(), files))
+      const on = <A, E>(use: (sql: SqlClient.SqlClient) => Effect.Effect<A, E>) =>
+        runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, use))
+      return { runtime, on }
+    }
+
+    it("answers a commit once the log holding it is synced, and this thread runs on meanwhile", async () => {
+      const gate = gatedFiles()
+      const { runtime, on } = await withClient(gate.files)
+      const creating = on((sql) => sql`CREATE TABLE things (n INTEGER NOT NULL)`)
+      ;(await gate.nextSync()).go()
+      await creating
+      const [mode] = await on((sql) => sql<{ synchronous: number }>`PRAGMA synchronous`)
+      // NORMAL: SQLite writes the log at a commit; the sync is this client's, off the thread.
+      expect(mode?.synchronous).toBe(1)
+      const writing = on((sql) => sql.withTransaction(sql`INSERT INTO things (n) VALUES (1)`))
+      const sync = await gate.nextSync()
+      expect(sync.path.endsWith("-wal")).toBe(true)
+      // The commit has been written, not yet synced: not answered (the timers of the wait above did run).
+      expect(await stateOf(writing)).toBe("pending")
+      sync.go()
+      expect(await stateOf(writing)).toBe("done")
+      await runtime.dispose()
+    })
+
+    it("makes a commit that ends during a sync wait for the next one", async () => {
+      const gate = gatedFiles()
+      const { runtime, on } = await withClient(gate.files)
+      const creating = on((sql) => sql`CREATE TABLE things (n INTEGER NOT NULL)`)
+      ;(await gate.nextSync()).go()
+      await creating
+      const first = on((sql) => sql`INSERT INTO things (n) VALUES (1)`)
+      const firstSync = await gate.nextSync()
+      // Written while the first sync runs: that sync may have begun before it reached the log.
+      const second = on((sql) => sql`INSERT INTO things (n) VALUES (2)`)
+      expect(await stateOf(second)).toBe("pending")
+      expect(gate.pending()).toBe(0)
+      firstSync.go()
+      expect(await stateOf(first)).toBe("done")
+      expect(await stateOf(second)).toBe("pending")
+      ;(await gate.nextSync()).go()
+      expect(await stateOf(second)).toBe("done")
+      await runtime.dispose()
+    })
+
+    it("fails a commit whose sync failed, as a SqlError, and syncs the next one again", async () => {
+      const gate = gatedFiles()
+      const { runtime, on } = await withClient(gate.files)
+      const creating = on((sql) => sql`CREATE TABLE things (n INTEGER NOT NULL)`)
+      ;(await gate.nextSync()).go()
+      await creating
+      const failing = on((sql) => Effect.either(sql`INSERT INTO things (n) VALUES (1)`))
+      ;(await gate.nextSync()).go(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }))
+      const failed = await failing
+      expect(Either.isLeft(failed) && failed.left._tag).toBe("SqlError")
+      const next = on((sql) => sql`INSERT INTO things (n) VALUES (2)`)
+      ;(await gate.nextSync()).go()
+      await next
+      await runtime.dispose()
+    })
+
+    it("syncs nothing for a transaction that only read", async () => {
+      const gate = gatedFiles()
+      const { runtime, on } = await withClient(gate.files)
+      const creating = on((sql) => sql`CREATE TABLE things (n INTEGER NOT NULL)`)
+      ;(await gate.nextSync()).go()
+      await creating
+      const rows = await on((sql) => sql.withTransaction(sql<{ n: number }>`SELECT COUNT(*) AS n FROM things`))
+      expect(rows[0]?.n).toBe(0)
+      expect(gate.pending()).toBe(0)
+      await runtime.dispose()
+    })
   })
 })

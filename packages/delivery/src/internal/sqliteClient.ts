@@ -12,6 +12,9 @@
  * tried again when a write of this process ends, or after a short timer, up to `busyTimeoutMs`, and
  * the thread goes on meanwhile; delivery's worker lets the adapter's thread go first (`writeTurns`).
  * A busy statement did nothing (an autocommit write, or `BEGIN IMMEDIATE`), so running it again is safe.
+ *
+ * Nor does the thread wait for the disk: a commit writes the log, and the log is synced in libuv's
+ * thread pool before the commit is answered (`walSync`).
  */
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Client from "@effect/sql/SqlClient"
@@ -23,6 +26,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
+import * as WalSync from "./walSync.js"
 import * as WriteTurns from "./writeTurns.js"
 
 // biome-ignore lint/suspicious/noExplicitAny: rows are untyped, as `Connection` declares them
@@ -45,13 +49,19 @@ const backoff = (attempt: number) => (attempt === 0 ? 1 : Math.min(8, 2 ** (atte
 
 const begins = /^BEGIN\b/
 
-const make = (filename: string) =>
+const make = (filename: string, files?: WalSync.Files) =>
   Effect.gen(function* () {
     const compiler = Statement.makeCompilerSqlite()
+    let wal: WalSync.WalSync | undefined
     const db = yield* Effect.try({
       try: () => {
         const opened = new Sqlite(filename)
-        opened.pragma("journal_mode = WAL")
+        // An in-memory (or temporary) database has no log, and nothing to make durable.
+        if (opened.pragma("journal_mode = WAL", { simple: true }) === "wal" && opened.name !== "") {
+          // A commit writes the log; `wal` syncs it off this thread before the commit is answered.
+          opened.pragma("synchronous = NORMAL")
+          wal = WalSync.make(opened.name, files)
+        }
         // From here on no busy timeout in the driver: `run` waits for the lock without blocking the thread.
         opened.pragma("busy_timeout = 0")
         // A statement that may stop half-way (a multi-row insert) keeps the pages it changes in a statement
@@ -62,7 +72,12 @@ const make = (filename: string) =>
       },
       catch: (cause) => new SqlError({ cause, message: "Failed to open the database" })
     })
-    yield* Effect.addFinalizer(() => Effect.sync(() => db.close()))
+    yield* Effect.addFinalizer(() =>
+      Effect.sync(() => {
+        db.close()
+        wal?.close()
+      })
+    )
     const turns = WriteTurns.make(filename)
 
     const statements = new Map<string, Sqlite.Statement>()
@@ -83,6 +98,8 @@ const make = (filename: string) =>
     // Unprepared statements (the cluster engine's) carry their values in the text: caching them would only evict.
     // Transaction control is the exception: the same few words, twice a transaction.
     const control = /^(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b/
+    // Whether this connection wrote since its last commit was made durable.
+    let unsynced = false
     const attempt = (sql: string, params: ReadonlyArray<unknown>, mode: "rows" | "raw" | "values", cache: boolean) =>
       Effect.withFiberRuntime<Rows, SqlError>((fiber) => {
         try {
@@ -90,9 +107,15 @@ const make = (filename: string) =>
           statement.safeIntegers(Context.get(fiber.currentContext, Client.SafeIntegers))
           if (!statement.reader) {
             const result = statement.run(...params)
-            // A commit, a rollback or a write outside a transaction: the lock is free again.
-            if (!db.inTransaction) turns.release()
-            return Effect.succeed(mode === "raw" ? (result as unknown as Rows) : [])
+            const rows = mode === "raw" ? (result as unknown as Rows) : []
+            if (!control.test(sql)) unsynced = true
+            if (db.inTransaction) return Effect.succeed(rows)
+            // A commit, a rollback or a write outside a transaction: the lock is free again, and what was
+            // written is answered once it is on disk.
+            turns.release()
+            if (!unsynced || wal === undefined) return Effect.succeed(rows)
+            unsynced = false
+            return Effect.as(wal.durable, rows)
           }
           if (mode !== "values") return Effect.succeed(statement.all(...params))
           try {
@@ -160,6 +183,6 @@ const make = (filename: string) =>
     return client
   })
 
-/** A `SqlClient` on the SQLite file. */
-export const layer = (filename: string): Layer.Layer<Client.SqlClient, SqlError> =>
-  Layer.scoped(Client.SqlClient, make(filename)).pipe(Layer.provide(Reactivity.layer))
+/** A `SqlClient` on the SQLite file; `files` stands in for node:fs's syncs (tests). */
+export const layer = (filename: string, files?: WalSync.Files): Layer.Layer<Client.SqlClient, SqlError> =>
+  Layer.scoped(Client.SqlClient, make(filename, files)).pipe(Layer.provide(Reactivity.layer))

@@ -16,6 +16,7 @@
  * Nor does the thread wait for the disk: a commit writes the log, and the log is synced in libuv's
  * thread pool before the commit is answered (`walSync`).
  */
+import { resolve } from "node:path"
 import * as Reactivity from "@effect/experimental/Reactivity"
 import * as Client from "@effect/sql/SqlClient"
 import type { Connection } from "@effect/sql/SqlConnection"
@@ -60,7 +61,8 @@ const make = (filename: string, files?: WalSync.Files) =>
         if (opened.pragma("journal_mode = WAL", { simple: true }) === "wal" && opened.name !== "") {
           // A commit writes the log; `wal` syncs it off this thread before the commit is answered.
           opened.pragma("synchronous = NORMAL")
-          wal = WalSync.make(opened.name, files)
+          // Absolute, as SQLite keeps it: a later change of the working directory moves nothing.
+          wal = WalSync.make(resolve(opened.name), files)
         }
         // From here on no busy timeout in the driver: `run` waits for the lock without blocking the thread.
         opened.pragma("busy_timeout = 0")

@@ -14,6 +14,21 @@ const attempt = (encode: (entry: OutboxEntry) => string, entry: OutboxEntry) => 
   }
 }
 
+/** The fields every entry has. */
+const requiredKeys = [
+  "id",
+  "idempotencyKey",
+  "portal",
+  "message",
+  "policy",
+  "state",
+  "attempts",
+  "generation",
+  "createdAt",
+  "updatedAt",
+  "version"
+] as const
+
 /** Entries as `enqueue` makes them for a text message. */
 const newTextEntry = fc.record(
   {
@@ -34,21 +49,7 @@ const newTextEntry = fc.record(
     updatedAt: fc.nat(),
     version: fc.constant(0)
   },
-  {
-    requiredKeys: [
-      "id",
-      "idempotencyKey",
-      "portal",
-      "message",
-      "policy",
-      "state",
-      "attempts",
-      "generation",
-      "createdAt",
-      "updatedAt",
-      "version"
-    ]
-  }
+  { requiredKeys: [...requiredKeys] }
 )
 
 describe("an entry's stored body", () => {
@@ -92,21 +93,7 @@ describe("an entry's stored body", () => {
         lastError: fc.constant({ tag: "X", code: "X", errorClass: "permanent", message: "no" }),
         uncertain: fc.boolean()
       },
-      {
-        requiredKeys: [
-          "id",
-          "idempotencyKey",
-          "portal",
-          "message",
-          "policy",
-          "state",
-          "attempts",
-          "generation",
-          "createdAt",
-          "updatedAt",
-          "version"
-        ]
-      }
+      { requiredKeys: [...requiredKeys] }
     )
     fc.assert(
       fc.property(entry, (value) => {

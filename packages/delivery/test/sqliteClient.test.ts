@@ -106,19 +106,20 @@ describe("delivery's SQLite client", () => {
   })
 
   describe("commits on disk", () => {
-    const withClient = async (files: Files) => {
-      const runtime = ManagedRuntime.make(SqliteClient.layer(await sqliteFile(), files))
+    /** A client whose syncs the test lets go, on a file with a table `things` (its own commit synced). */
+    const withTable = async () => {
+      const gate = gatedFiles()
+      const runtime = ManagedRuntime.make(SqliteClient.layer(await sqliteFile(), gate.files))
       const on = <A, E>(use: (sql: SqlClient.SqlClient) => Effect.Effect<A, E>) =>
         runtime.runPromise(Effect.flatMap(SqlClient.SqlClient, use))
-      return { runtime, on }
-    }
-
-    it("answers a commit once the log holding it is synced, and this thread runs on meanwhile", async () => {
-      const gate = gatedFiles()
-      const { runtime, on } = await withClient(gate.files)
       const creating = on((sql) => sql`CREATE TABLE things (n INTEGER NOT NULL)`)
       ;(await gate.nextSync()).go()
       await creating
+      return { gate, runtime, on }
+    }
+
+    it("answers a commit once the log holding it is synced, and this thread runs on meanwhile", async () => {
+      const { gate, runtime, on } = await withTable()
       const [mode] = await on((sql) => sql<{ synchronous: number }>`PRAGMA synchronous`)
       // NORMAL: SQLite writes the log at a commit; the sync is this client's, off the thread.
       expect(mode?.synchronous).toBe(1)
@@ -133,11 +134,7 @@ describe("delivery's SQLite client", () => {
     })
 
     it("makes a commit that ends during a sync wait for the next one", async () => {
-      const gate = gatedFiles()
-      const { runtime, on } = await withClient(gate.files)
-      const creating = on((sql) => sql`CREATE TABLE things (n INTEGER NOT NULL)`)
-      ;(await gate.nextSync()).go()
-      await creating
+      const { gate, runtime, on } = await withTable()
       const first = on((sql) => sql`INSERT INTO things (n) VALUES (1)`)
       const firstSync = await gate.nextSync()
       // Written while the first sync runs: that sync may have begun before it reached the log.
@@ -153,11 +150,7 @@ describe("delivery's SQLite client", () => {
     })
 
     it("fails a commit whose sync failed, as a SqlError, and syncs the next one again", async () => {
-      const gate = gatedFiles()
-      const { runtime, on } = await withClient(gate.files)
-      const creating = on((sql) => sql`CREATE TABLE things (n INTEGER NOT NULL)`)
-      ;(await gate.nextSync()).go()
-      await creating
+      const { gate, runtime, on } = await withTable()
       const failing = on((sql) => Effect.either(sql`INSERT INTO things (n) VALUES (1)`))
       ;(await gate.nextSync()).go(Object.assign(new Error("EIO: i/o error, fdatasync"), { code: "EIO" }))
       const failed = await failing
@@ -169,11 +162,7 @@ describe("delivery's SQLite client", () => {
     })
 
     it("syncs nothing for a transaction that only read", async () => {
-      const gate = gatedFiles()
-      const { runtime, on } = await withClient(gate.files)
-      const creating = on((sql) => sql`CREATE TABLE things (n INTEGER NOT NULL)`)
-      ;(await gate.nextSync()).go()
-      await creating
+      const { gate, runtime, on } = await withTable()
       const rows = await on((sql) => sql.withTransaction(sql<{ n: number }>`SELECT COUNT(*) AS n FROM things`))
       expect(rows[0]?.n).toBe(0)
       expect(gate.pending()).toBe(0)

@@ -129,6 +129,10 @@ export declare namespace Outbox {
     readonly purge: (query: OutboxQuery) => Effect.Effect<number, OutboxStorageError>
     /** When the recipient may next be written to (undefined: now). */
     readonly nextAllowedAt: (recipient: Recipient) => Effect.Effect<number | undefined, OutboxStorageError>
+    /** `nextAllowedAt` for each recipient, in order, in one read of the ledger. */
+    readonly nextAllowedAtMany: (
+      recipients: ReadonlyArray<Recipient>
+    ) => Effect.Effect<ReadonlyArray<number | undefined>, OutboxStorageError>
     /** When the ledger last recorded an accepted send to the recipient (undefined: never). */
     readonly lastSentAt: (recipient: Recipient) => Effect.Effect<number | undefined, OutboxStorageError>
     /** What the entry went through, one record per save, oldest first. */
@@ -352,6 +356,8 @@ const makeWith = (lend: Effect.Effect<void>) =>
         }),
       nextAllowedAt: (recipient) =>
         Effect.flatMap(Clock.currentTimeMillis, (now) => ledger.nextAllowedAt(recipient, now)),
+      nextAllowedAtMany: (recipients) =>
+        Effect.flatMap(Clock.currentTimeMillis, (now) => ledger.nextAllowedAtMany(recipients, now)),
       lastSentAt: (recipient) => ledger.lastSent(recipient),
       history: (id) => Effect.zipRight(get(id), store.history(id)),
       changes: changes.subscribe

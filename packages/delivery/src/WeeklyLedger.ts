@@ -74,6 +74,11 @@ export declare namespace WeeklyLedger {
     readonly options: LedgerOptions
     /** When the recipient may next be written to; undefined when now. */
     readonly nextAllowedAt: (recipient: Recipient, now: number) => Effect.Effect<number | undefined, OutboxStorageError>
+    /** `nextAllowedAt` for each recipient, in order, read together (a batch of messages asks about all of its recipients). */
+    readonly nextAllowedAtMany: (
+      recipients: ReadonlyArray<Recipient>,
+      now: number
+    ) => Effect.Effect<ReadonlyArray<number | undefined>, OutboxStorageError>
     /** Takes the recipient's window for an entry, if it is open and nobody else holds it. */
     readonly claim: (recipient: Recipient, entryId: string, now: number) => Effect.Effect<Claim, OutboxStorageError>
     /** An accepted send: closes the window for `windowMs` from `sentAt`, and releases the claim. */
@@ -93,7 +98,28 @@ interface Row {
   readonly claimed_by: string | null
 }
 
+/** A row with its recipient's key (PostgreSQL gives a BIGINT as a string). */
+interface RowOf extends Row {
+  readonly portal: string
+  readonly line_code: string
+  readonly user_id: number | string
+}
+
 const toNumber = (value: number | string | null): number | undefined => (value === null ? undefined : Number(value))
+
+const idOf = (portal: string, lineCode: string, userId: number | string) =>
+  `${portal}\u0000${lineCode}\u0000${Number(userId)}`
+
+/** Recipients read in one statement at most: three bound values each, far below either database's limit. */
+const readPerStatement = 200
+
+const chunksOf = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => {
+  const chunks: Array<ReadonlyArray<A>> = []
+  for (let start = 0; start < items.length; start += readPerStatement) {
+    chunks.push(items.slice(start, start + readPerStatement))
+  }
+  return chunks
+}
 
 /**
  * @since 0.1.0
@@ -146,6 +172,25 @@ export const make = (
               }),
               Effect.mapError(failed("nextAllowedAt"))
             ),
+      nextAllowedAtMany: (recipients, now) => {
+        const asked = recipients.filter((recipient) => !exempt(recipient))
+        return Effect.forEach(
+          chunksOf(asked),
+          (chunk) =>
+            sql<RowOf>`SELECT portal, line_code, user_id, last_sent_at, blocked_until, claimed_by
+            FROM linecast_ledger WHERE ${sql.or(chunk.map(key))}`
+        ).pipe(
+          Effect.map((pages) => {
+            const rows = new Map(pages.flat().map((row) => [idOf(row.portal, row.line_code, row.user_id), row]))
+            return recipients.map((recipient) => {
+              if (exempt(recipient)) return undefined
+              const opens = opensAt(rows.get(idOf(recipient.portal, recipient.lineCode, recipient.userId)))
+              return opens > now ? opens : undefined
+            })
+          }),
+          Effect.mapError(failed("nextAllowedAt"))
+        )
+      },
       claim: (recipient, entryId, now) =>
         Effect.gen(function* () {
           // One conditional UPDATE: atomic in SQLite and PostgreSQL alike. It names the row it took: one statement

@@ -40,12 +40,42 @@ describe("the recipient entity", () => {
     })
   }
 
+  for (const kind of ["sqlite", "postgres"] as const) {
+    it(`reads many recipients' windows at once as it reads them one by one (${kind})`, async () => {
+      suite.runtime = startDelivery(suite.emulator, await freshDatabase(kind), { ledger: { exemptPortals: ["nfr"] } })
+      const now = Date.now()
+      const sent = { portal: "p", lineCode: "line", userId: 1 }
+      const refused = { portal: "p", lineCode: "line", userId: 2 }
+      const never = { portal: "p", lineCode: "line", userId: 3 }
+      const otherLine = { portal: "p", lineCode: "other", userId: 1 }
+      const exempt = { portal: "nfr", lineCode: "line", userId: 1 }
+      const longAgo = { portal: "p", lineCode: "line", userId: 4 }
+      const asked = [sent, refused, never, otherLine, exempt, longAgo, sent]
+      const { many, single } = await suite.runtime.runPromise(
+        Effect.gen(function* () {
+          const ledger = yield* WeeklyLedger
+          yield* ledger.record(sent, now)
+          yield* ledger.learn(refused, now)
+          yield* ledger.record(exempt, now)
+          yield* ledger.record(longAgo, now - 10 * windowSeconds * 1000)
+          const many = yield* ledger.nextAllowedAtMany(asked, now)
+          const single = yield* Effect.forEach(asked, (recipient) => ledger.nextAllowedAt(recipient, now))
+          return { many, single }
+        })
+      )
+      expect(many).toEqual(single)
+      // The closed windows are those of the two recipients written to (or refused) lately, on the line they were.
+      expect(many.map((opens) => opens !== undefined)).toEqual([true, true, false, false, false, false, true])
+    })
+  }
+
   it("serves one recipient's requests in the process one at a time, in order, and another's beside them", () =>
     Effect.gen(function* () {
       const order: Array<string> = []
       const ledger = WeeklyLedger.of({
         options: { windowMs: 1_000, probeAfterMs: 1_000, exemptPortals: [] },
         nextAllowedAt: () => Effect.succeed(undefined),
+        nextAllowedAtMany: (recipients) => Effect.succeed(recipients.map(() => undefined)),
         claim: (recipient, entryId) =>
           Effect.gen(function* () {
             order.push(`${recipient.userId} ${entryId} in`)

@@ -155,17 +155,15 @@ const decide = (
         asked.set(windowKey(request.target, recipient.userId), { target: request.target, userId: recipient.userId })
       }
     }
-    // The ledger knows the window is closed: the workflow will defer it (or merge it) too. Asked once a
-    // recipient per batch; a ledger that cannot be read leaves the copy queued (it is stored).
-    const windows = new Map<string, number | undefined>()
-    for (const [key, { target, userId }] of asked) {
-      windows.set(
-        key,
-        yield* outbox
-          .nextAllowedAt({ portal: target.portal, lineCode: target.lineCode, userId })
-          .pipe(Effect.orElseSucceed(() => undefined))
+    // The ledger knows the window is closed: the workflow will defer it (or merge it) too. Asked in one read
+    // for the batch's recipients; a ledger that cannot be read leaves the copies queued (they are stored).
+    const keys = [...asked.keys()]
+    const opens = yield* outbox
+      .nextAllowedAtMany(
+        [...asked.values()].map(({ target, userId }) => ({ portal: target.portal, lineCode: target.lineCode, userId }))
       )
-    }
+      .pipe(Effect.orElseSucceed(() => keys.map(() => undefined)))
+    const windows = new Map(keys.map((key, index) => [key, opens[index]]))
     const reports: Array<NewReport> = []
     for (const [index, { request, recipient }] of copies.entries()) {
       const result = results[index]

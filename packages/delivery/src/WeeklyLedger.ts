@@ -9,6 +9,7 @@
  */
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
+import * as Arr from "effect/Array"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -113,14 +114,6 @@ const idOf = (portal: string, lineCode: string, userId: number | string) =>
 /** Recipients read in one statement at most: three bound values each, far below either database's limit. */
 const readPerStatement = 200
 
-const chunksOf = <A>(items: ReadonlyArray<A>): ReadonlyArray<ReadonlyArray<A>> => {
-  const chunks: Array<ReadonlyArray<A>> = []
-  for (let start = 0; start < items.length; start += readPerStatement) {
-    chunks.push(items.slice(start, start + readPerStatement))
-  }
-  return chunks
-}
-
 /**
  * @since 0.1.0
  * @category constructors
@@ -175,7 +168,7 @@ export const make = (
       nextAllowedAtMany: (recipients, now) => {
         const asked = recipients.filter((recipient) => !exempt(recipient))
         return Effect.forEach(
-          chunksOf(asked),
+          Arr.chunksOf(asked, readPerStatement),
           (chunk) =>
             sql<RowOf>`SELECT portal, line_code, user_id, last_sent_at, blocked_until, claimed_by
             FROM linecast_ledger WHERE ${sql.or(chunk.map(key))}`

@@ -60,6 +60,15 @@ describe("the recipient entity", () => {
           yield* ledger.record(longAgo, now - 10 * windowSeconds * 1000)
           const many = yield* ledger.nextAllowedAtMany(asked, now)
           const single = yield* Effect.forEach(asked, (recipient) => ledger.nextAllowedAt(recipient, now))
+          // More recipients than one statement reads: the one written to is found past the first statement's.
+          const crowd = Array.from({ length: 250 }, (_, index) => ({
+            portal: "p",
+            lineCode: "line",
+            userId: 100 + index
+          }))
+          const past = yield* ledger.nextAllowedAtMany([...crowd, sent], now)
+          expect(past.slice(0, 250).every((opens) => opens === undefined)).toBe(true)
+          expect(past[250]).toBe(single[0])
           return { many, single }
         })
       )

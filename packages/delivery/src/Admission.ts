@@ -114,12 +114,21 @@ export declare namespace Admission {
     readonly touch: (keys: ReadonlyArray<AdmissionKey>, at: number) => Effect.Effect<void, OutboxStorageError>
     /** How many entries wait and how many are admitted. */
     readonly counts: Effect.Effect<{ readonly waiting: number; readonly admitted: number }, OutboxStorageError>
-    /** Tells this runner's dispatcher to look again (an entry was added, a place freed). */
+    /** Tells this runner's dispatcher that an entry was added (`release` and `requeue` tell it a place was freed). */
     readonly wake: Effect.Effect<void>
-    /** Waits for `wake`. */
-    readonly awaitWake: Effect.Effect<void>
+    /** Waits until the dispatcher is told; answers why (a place freed wins over an entry added). */
+    readonly awaitWake: Effect.Effect<WakeReason>
   }
 }
+
+/**
+ * Why the dispatcher was told to look again: an entry was added, or a place was freed (which can make
+ * room for work that waits).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type WakeReason = "added" | "freed"
 
 /** Names the migration lock in PostgreSQL. */
 const migrationLock = 7_245_109_333
@@ -198,6 +207,12 @@ export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClien
   const sql = yield* SqlClient.SqlClient
   yield* createTables(migrationLock, tables, added)
   const signal = yield* Queue.sliding<void>(1)
+  // Whether a place was freed since the dispatcher last looked: the signal itself only says that something happened.
+  let freed = false
+  const tellFreed = Effect.suspend(() => {
+    freed = true
+    return Queue.offer(signal, undefined)
+  })
 
   // The `IN` lets every database find the rows by the primary key (an `OR` of pairs alone was a scan).
   const keys = (list: ReadonlyArray<AdmissionKey>) =>
@@ -319,7 +334,7 @@ export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClien
       list.length === 0
         ? Effect.void
         : write(sql, "release", sql`DELETE FROM linecast_admission WHERE ${keys(list)}`).pipe(
-            Effect.zipRight(Queue.offer(signal, undefined)),
+            Effect.zipRight(tellFreed),
             Effect.asVoid
           ),
 
@@ -327,7 +342,7 @@ export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClien
       list.length === 0
         ? Effect.void
         : sql`UPDATE linecast_admission SET admitted_at = NULL WHERE ${keys(list)}`.pipe(
-            Effect.zipRight(Queue.offer(signal, undefined)),
+            Effect.zipRight(tellFreed),
             Effect.asVoid,
             Effect.mapError(storageError("requeue"))
           ),
@@ -369,7 +384,11 @@ export const make: Effect.Effect<Admission.Service, OutboxStorageError, SqlClien
     ),
 
     wake: Effect.asVoid(Queue.offer(signal, undefined)),
-    awaitWake: Effect.asVoid(Queue.take(signal))
+    awaitWake: Effect.map(Queue.take(signal), (): WakeReason => {
+      const reason = freed ? "freed" : "added"
+      freed = false
+      return reason
+    })
   })
 })
 

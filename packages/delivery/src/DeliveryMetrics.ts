@@ -60,3 +60,24 @@ export const batchSize = Metric.histogram(
 export const breakerOpen = Metric.gauge("linecast_delivery_breaker_open", {
   description: "1 while a portal's circuit breaker is open or probing"
 })
+
+/**
+ * Admission rounds run by this process's dispatcher, by whether they admitted anything (`admitted`:
+ * `yes` or `no`). A steady run of rounds that admit nothing is work for nothing: portals that are full
+ * are looked at again when a place is freed, and for entries added, no sooner than every 50 ms.
+ *
+ * @since 0.1.0
+ * @category metrics
+ */
+export const admissionRounds = Metric.counter("linecast_delivery_admission_rounds", {
+  description: "Admission rounds run by the dispatcher, by whether they admitted anything"
+})
+
+const roundAdmitted = Metric.increment(Metric.tagged(admissionRounds, "admitted", "yes"))
+const roundEmpty = Metric.increment(Metric.tagged(admissionRounds, "admitted", "no"))
+
+/**
+ * @since 0.1.0
+ * @category metrics
+ */
+export const admissionRound = (admitted: number) => (admitted > 0 ? roundAdmitted : roundEmpty)

@@ -1,8 +1,9 @@
 import { SqlClient } from "@effect/sql"
 import { describe, expect, it } from "@effect/vitest"
-import { Effect, Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime, Metric } from "effect"
 import * as Admission from "../src/Admission.js"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
+import * as DeliveryMetrics from "../src/DeliveryMetrics.js"
 import { Outbox } from "../src/Outbox.js"
 import type { Database } from "./harness.js"
 import {
@@ -214,5 +215,67 @@ describe("admission keeps a recipient's messages in order", () => {
       await waitFor(suite.runtime, result.right.entry.id, (entry) => entry.state === "sent")
     }
     expect(suite.emulator.control.inbox(partner.id, 1).map((received) => received.message)).toEqual(texts)
+  })
+})
+
+describe("admission rounds", () => {
+  const emptyRounds = async () =>
+    (await Effect.runPromise(Metric.value(Metric.tagged(DeliveryMetrics.admissionRounds, "admitted", "no")))).count
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms))
+
+  it("looks at a full portal for entries added no more than every 50 ms, however often they come", async () => {
+    const full = suite.emulator.control.createPortal({ users, webhooks: [{ userId: 1 }], lines: [{}] })
+    // No room at all: every round admits nothing. The sweep is far off; only entries added wake the dispatcher.
+    suite.runtime = startDelivery(
+      suite.emulator,
+      await freshDatabase("sqlite"),
+      { outbox: { admittedPerPortal: 0, sweepIntervalMs: 60_000 } },
+      channelsFor(suite.emulator, [{ id: full.id }])
+    )
+    const enqueue = (index: number) =>
+      suite.runtime!.runPromise(
+        Effect.flatMap(Outbox, (outbox) =>
+          outbox.enqueue(
+            { lineCode: full.lineCodes[0]!, userId: (index % backlog) + 1, message: `number ${index}` },
+            { portal: full.id, idempotencyKey: `full-${index}` }
+          )
+        )
+      )
+    await enqueue(0)
+    await sleep(100)
+    const before = await emptyRounds()
+    const started = performance.now()
+    // Spaced wider than the dispatcher's gather (5 ms): each of these woke a round of its own before.
+    for (let index = 1; index <= 30; index++) {
+      await enqueue(index)
+      await sleep(10)
+    }
+    await sleep(100)
+    const windows = Math.ceil((performance.now() - started) / 50)
+    const rounds = (await emptyRounds()) - before
+    expect(rounds).toBeGreaterThan(0)
+    // In each 50 ms at most one round woken by an entry added and one lent by `enqueue` itself.
+    expect(rounds).toBeLessThanOrEqual(2 * (windows + 1))
+    expect((await admissionCounts(suite.runtime)).waiting).toBe(31)
+  })
+
+  it("tells the dispatcher why it was woken: a place freed wins over an entry added", async () => {
+    const runtime = ManagedRuntime.make(
+      Admission.layer.pipe(Layer.provideMerge(DeliveryDatabase.layer(await freshDatabase("sqlite"))))
+    )
+    const reasons = await runtime.runPromise(
+      Effect.flatMap(Admission.Admission, (admission) => {
+        const key = { entryId: "gone", generation: 0 }
+        return Effect.all([
+          Effect.zipRight(admission.wake, admission.awaitWake),
+          Effect.zipRight(admission.release([key]), admission.awaitWake),
+          Effect.zipRight(Effect.zipRight(admission.wake, admission.requeue([key])), admission.awaitWake),
+          Effect.zipRight(Effect.zipRight(admission.release([key]), admission.wake), admission.awaitWake),
+          Effect.zipRight(admission.wake, admission.awaitWake)
+        ])
+      })
+    )
+    expect(reasons).toEqual(["added", "freed", "freed", "freed", "added"])
+    await runtime.dispose()
   })
 })

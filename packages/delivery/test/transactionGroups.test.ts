@@ -169,6 +169,52 @@ describe("transactions grouped on SQLite", () => {
     await close()
   })
 
+  it("runs a transaction that finds no group in its caller's fiber, and those arriving meanwhile in the next group", async () => {
+    const { run, all, close } = await connections()
+    const fibers = await run((sql) =>
+      Effect.gen(function* () {
+        const before = countsOf(sql)
+        const caller = yield* Effect.fiberId
+        const inside = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const alone = yield* Effect.fork(
+          DeliveryDatabase.withTransaction(
+            sql,
+            Effect.zipRight(
+              insert(sql, 1),
+              Effect.zipRight(
+                Effect.zipRight(Deferred.succeed(inside, undefined), Deferred.await(release)),
+                Effect.fiberId
+              )
+            )
+          )
+        )
+        yield* Deferred.await(inside)
+        // These arrive while the first is being written: they wait, then share one commit.
+        const later = yield* Effect.fork(
+          Effect.forEach(
+            [2, 3, 4],
+            (n) => DeliveryDatabase.withTransaction(sql, Effect.zipRight(insert(sql, n), Effect.fiberId)),
+            { concurrency: "unbounded" }
+          )
+        )
+        yield* Effect.yieldNow()
+        yield* Deferred.succeed(release, undefined)
+        const first = yield* Fiber.join(alone)
+        const others = yield* Fiber.join(later)
+        const after = countsOf(sql)
+        expect(after.transactions - before.transactions).toBe(4)
+        expect(after.commits - before.commits).toBe(2)
+        return { caller, first, forked: alone.id(), others }
+      })
+    )
+    // The first ran in the fiber that asked for it (the fork above), the others in a group's fiber of their own.
+    expect(fibers.first).toEqual(fibers.forked)
+    for (const other of fibers.others) expect(other).not.toEqual(fibers.forked)
+    expect(await all()).toEqual([1, 2, 3, 4])
+    await close()
+  })
+
   it("runs a transaction inside a transaction in place, as a savepoint of the outer one", async () => {
     const { run, all, close } = await connections()
     await run((sql) =>

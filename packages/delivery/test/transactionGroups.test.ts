@@ -33,6 +33,22 @@ const connections = async () => {
 
 const insert = (sql: SqlClient.SqlClient, n: number) => sql`INSERT INTO rows (n) VALUES (${n})`
 
+/** A transaction that inserts `n`, says it is `inside`, and holds its connection until `release`; then `then`. */
+const holding = <A>(
+  sql: SqlClient.SqlClient,
+  n: number,
+  inside: Deferred.Deferred<void>,
+  release: Deferred.Deferred<void>,
+  then: Effect.Effect<A> = Effect.void as Effect.Effect<A>
+) =>
+  DeliveryDatabase.withTransaction(
+    sql,
+    Effect.zipRight(
+      insert(sql, n),
+      Effect.zipRight(Effect.zipRight(Deferred.succeed(inside, undefined), Deferred.await(release)), then)
+    )
+  )
+
 describe("transactions grouped on SQLite", () => {
   it("shares commits among transactions that arrive together, and answers each only once it is committed", async () => {
     const { run, committed, close } = await connections()
@@ -174,21 +190,9 @@ describe("transactions grouped on SQLite", () => {
     const fibers = await run((sql) =>
       Effect.gen(function* () {
         const before = countsOf(sql)
-        const caller = yield* Effect.fiberId
         const inside = yield* Deferred.make<void>()
         const release = yield* Deferred.make<void>()
-        const alone = yield* Effect.fork(
-          DeliveryDatabase.withTransaction(
-            sql,
-            Effect.zipRight(
-              insert(sql, 1),
-              Effect.zipRight(
-                Effect.zipRight(Deferred.succeed(inside, undefined), Deferred.await(release)),
-                Effect.fiberId
-              )
-            )
-          )
-        )
+        const alone = yield* Effect.fork(holding(sql, 1, inside, release, Effect.fiberId))
         yield* Deferred.await(inside)
         // These arrive while the first is being written: they wait, then share one commit.
         const later = yield* Effect.fork(
@@ -205,7 +209,7 @@ describe("transactions grouped on SQLite", () => {
         const after = countsOf(sql)
         expect(after.transactions - before.transactions).toBe(4)
         expect(after.commits - before.commits).toBe(2)
-        return { caller, first, forked: alone.id(), others }
+        return { first, forked: alone.id(), others }
       })
     )
     // The first ran in the fiber that asked for it (the fork above), the others in a group's fiber of their own.
@@ -243,15 +247,7 @@ describe("transactions grouped on SQLite", () => {
         const inside = yield* Deferred.make<void>()
         const release = yield* Deferred.make<void>()
         // The first group holds the connection until released.
-        const first = yield* Effect.fork(
-          DeliveryDatabase.withTransaction(
-            sql,
-            Effect.zipRight(
-              insert(sql, 1),
-              Effect.zipRight(Deferred.succeed(inside, undefined), Deferred.await(release))
-            )
-          )
-        )
+        const first = yield* Effect.fork(holding(sql, 1, inside, release))
         yield* Deferred.await(inside)
         const second = yield* Effect.fork(DeliveryDatabase.withTransaction(sql, insert(sql, 2)))
         yield* Effect.yieldNow()

@@ -156,7 +156,7 @@ export const run = (options: DispatcherOptions) =>
     const gather = options.gatherMs > 0 ? pause(options.gatherMs) : Effect.yieldNow()
     // After a round that admitted nothing, a place freed is looked at once; an entry added, no sooner than
     // `lendEveryMs` after that round: under a steady inflow to portals that are full, every enqueue woke a round
-    // that found no room (in the relay's benchmark about a hundred a second, a fifth of delivery's thread).
+    // that found no room (in the relay's benchmark about a hundred a second, a quarter of delivery's CPU a message).
     const freed: Effect.Effect<void> = Effect.flatMap(admission.awaitWake, (reason) =>
       reason === "freed" ? Effect.void : freed
     )

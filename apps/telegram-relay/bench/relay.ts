@@ -28,10 +28,13 @@
  * answered (all of it: the emulators, the bot, delivery), which moves less than a rate on a shared
  * machine, and (on Linux) how long the main thread ran and waited for a core, and the other threads'
  * time (delivery's worker, the portal emulator's thread, V8's garbage collection and compilation):
- * see `threads.ts`.
+ * see `threads.ts`. From the main thread's time, a second ratio: the bare bot's CPU an update over the
+ * relay's, what the rates' ratio would be if neither thread ever waited (for a core, or for an answer).
+ * It moves far less than the rates' from cycle to cycle, and says whether a change made the relay's
+ * own work cheaper when the rates cannot tell.
  *
  * `pnpm --filter @linecast/telegram-relay bench -- [--json] [--quick] [--postgres]`: `--json` prints one
- * line on stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...,"relayWaitedPct":..,"relayDelivered":..}}` (the rest goes to
+ * line on stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...,"relayWaitedPct":..,"relayDelivered":..,"mainRatio":..,"relayMainUs":..}}` (the rest goes to
  * stderr); `--quick` is a shorter run (under 30 s); `--postgres` runs delivery on PostgreSQL instead of
  * SQLite (a schema for each of held and relay in the database at BENCH_DATABASE_URL, by default
  * postgres://postgres@127.0.0.1:5432/test). BENCH_UPDATES, BENCH_CHATS change the load.
@@ -96,6 +99,8 @@ interface Measured {
   readonly cpuMs: number
   /** The share of the round the main thread was ready to run but waited for a core (0 where unknown). */
   readonly waited: number
+  /** The main thread's CPU time per update answered, in µs (0 where unknown): the bot's own cost, whatever its waits. */
+  readonly mainUs: number
   /** Messages the portal received during the round (delivery runs beside the relay's intake). */
   readonly delivered: number
   /** The other threads' CPU (delivery's worker, the portal emulator's, V8's) per message delivered in the round (0 where unknown). */
@@ -156,6 +161,7 @@ const measure = async (label: string, count: number, capMs: number): Promise<Mea
     perSecond,
     cpuMs,
     waited: times === undefined ? 0 : times.main.waited / elapsedMs,
+    mainUs: times === undefined ? 0 : (times.main.ran * 1000) / Math.max(1, done),
     delivered,
     othersMsPerDelivered
   }
@@ -170,7 +176,7 @@ const measure = async (label: string, count: number, capMs: number): Promise<Mea
  */
 const best = async (label: string, count: number): Promise<Measured> => {
   await measure(`${label} (warm-up)`, quick ? Math.min(100, updates) : updates, capMs)
-  let top: Measured = { perSecond: 0, cpuMs: 0, waited: 0, delivered: 0, othersMsPerDelivered: 0 }
+  let top: Measured = { perSecond: 0, cpuMs: 0, waited: 0, mainUs: 0, delivered: 0, othersMsPerDelivered: 0 }
   for (let index = 1; index <= count; index++) {
     const measured = await measure(`${label} #${index}`, updates, capMs)
     if (measured.perSecond > top.perSecond) top = measured
@@ -271,16 +277,20 @@ const meanOf = (before: Measured, after: Measured): Measured => {
     perSecond: mean((m) => m.perSecond),
     cpuMs: mean((m) => m.cpuMs),
     waited: mean((m) => m.waited),
+    mainUs: mean((m) => m.mainUs),
     delivered: 0,
     othersMsPerDelivered: 0
   }
 }
 
-/** A relay cycle, the bare bot around it, and the ratio of the two. */
+/** A relay cycle, the bare bot around it, and the ratios of the two. */
 interface Paired {
   readonly measured: Measured
   readonly bare: Measured
+  /** Of the rates. */
   readonly ratio: number
+  /** Of the main thread's CPU an update, bare over relay (0 where unknown): the rate ratio if neither thread waited. */
+  readonly mainRatio: number
 }
 
 /**
@@ -296,7 +306,12 @@ const paired = async (measured: Measured): Promise<Paired> => {
   const before = lastBare
   lastBare = await bareCycle(`bare grammY bot, cycle ${++bareCycles}`)
   const bare = meanOf(before, lastBare)
-  return { measured, bare, ratio: measured.perSecond / bare.perSecond }
+  return {
+    measured,
+    bare,
+    ratio: measured.perSecond / bare.perSecond,
+    mainRatio: measured.mainUs === 0 ? 0 : bare.mainUs / measured.mainUs
+  }
 }
 const held = await paired(await relayCycle("relay, workflows held", true, heldDatabase))
 const relays: Array<Paired> = []
@@ -316,11 +331,19 @@ const relay = median.measured
 const bare = median.bare
 const ratio = median.ratio
 const heldRatio = held.ratio
+// The main thread's figures have a median cycle of their own: a cycle's rate and its CPU move apart.
+const mainMedian = [...relays].sort((a, b) => a.mainRatio - b.mainRatio)[Math.floor(relays.length / 2)]!
 const listed = (ratios: ReadonlyArray<number>) => ratios.map((value) => value.toFixed(2)).join(", ")
+const cycleCount = `${cycles} cycle${cycles === 1 ? "" : "s"}`
 say(`ran ${(performance.now() / 1000).toFixed(1)} s`)
 say(
-  `relay / bare: ${ratio.toFixed(2)}x, the median of ${cycles} cycle${cycles === 1 ? "" : "s"} (${listed(relays.map((one) => one.ratio))}; goal >= 0.7x); workflows held: ${heldRatio.toFixed(2)}x; delivery on ${postgres ? "PostgreSQL" : "SQLite"}`
+  `relay / bare: ${ratio.toFixed(2)}x, the median of ${cycleCount} (${listed(relays.map((one) => one.ratio))}; goal >= 0.7x); workflows held: ${heldRatio.toFixed(2)}x; delivery on ${postgres ? "PostgreSQL" : "SQLite"}`
 )
+if (mainMedian.mainRatio > 0) {
+  say(
+    `the main thread's CPU an update: relay ${mainMedian.measured.mainUs.toFixed(0)} us, bare ${mainMedian.bare.mainUs.toFixed(0)} us, held ${held.measured.mainUs.toFixed(0)} us; bare / relay ${mainMedian.mainRatio.toFixed(2)}x, the median of ${cycleCount} (${listed(relays.map((one) => one.mainRatio))}); bare / held ${held.mainRatio.toFixed(2)}x`
+  )
+}
 const rounded = (value: number) => Math.round(value * 100) / 100
 if (json) {
   const figures = {
@@ -338,7 +361,13 @@ if (json) {
     bareWaitedPct: rounded(100 * bare.waited),
     // Delivery's work beside the relay's counted round: what it delivered, and the other threads' CPU a message.
     relayDelivered: relay.delivered,
-    relayOthersMsPerDelivered: rounded(relay.othersMsPerDelivered)
+    relayOthersMsPerDelivered: rounded(relay.othersMsPerDelivered),
+    // The main thread's CPU an update in µs (Linux; 0 elsewhere), and bare over relay: the median cycle of that ratio.
+    mainRatio: rounded(mainMedian.mainRatio),
+    relayMainUs: Math.round(mainMedian.measured.mainUs),
+    bareMainUs: Math.round(mainMedian.bare.mainUs),
+    heldMainRatio: rounded(held.mainRatio),
+    heldMainUs: Math.round(held.measured.mainUs)
   }
   process.stdout.write(`${JSON.stringify({ figures })}\n`)
 }

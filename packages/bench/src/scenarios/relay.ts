@@ -17,7 +17,8 @@ export const relay: Scenario = {
     "and the ratio is the median of those: this machine's speed drifts by a third within minutes. Also the relay with " +
     "delivery's workflows held (the relay's own path), the process's CPU time per update answered, and how much " +
     "of the round the main thread was ready but waited for a core (Linux), and what delivery sent meanwhile (the messages, " +
-    "and the other threads' CPU each: delivery's worker and V8's threads). Run by " +
+    "and the other threads' CPU each: delivery's worker and V8's threads), and the main thread's CPU an update with " +
+    "its ratio, bare over relay: what the rates' ratio would be if neither thread waited, far steadier than it. Run by " +
     "apps/telegram-relay's own bench " +
     `(\`pnpm --filter @linecast/telegram-relay bench -- --json${quick ? " --quick" : ""}\`). Ideal: 1.0×.`,
   figures: [
@@ -33,7 +34,11 @@ export const relay: Scenario = {
     { key: "relayWaitedPct", label: "relay's thread waiting for a core", unit: "%" },
     { key: "heldWaitedPct", label: "relay's thread waiting for a core, workflows held", unit: "%" },
     { key: "relayDelivered", label: "messages delivered during the relay's counted round", unit: "msg" },
-    { key: "relayOthersMsPerDelivered", label: "other threads' CPU a message delivered meanwhile", unit: "ms" }
+    { key: "relayOthersMsPerDelivered", label: "other threads' CPU a message delivered meanwhile", unit: "ms" },
+    { key: "bareMainUs", label: "bare grammY bot's thread, CPU an update", unit: "µs" },
+    { key: "relayMainUs", label: "relay's thread, CPU an update", unit: "µs" },
+    { key: "mainRatio", label: "thread's CPU an update, bare / relay", unit: "×" },
+    { key: "heldMainRatio", label: "thread's CPU an update, bare / relay with workflows held", unit: "×" }
   ],
   repetitions: ({ quick }) => (quick ? 1 : 2),
   goals: [{ figure: "ratio", comparison: ">=", target: 0.7, source: "telegram-relay" }],

@@ -325,14 +325,17 @@ if (admin !== undefined) {
   await admin.dispose()
 }
 
-// The median cycle (the upper middle of an even count) gives every figure of the relay's.
-const median = [...relays].sort((a, b) => a.ratio - b.ratio)[Math.floor(relays.length / 2)]!
+/** The cycle in the middle (the upper middle of an even count) by one of its figures. */
+const medianBy = (pick: (one: Paired) => number) =>
+  [...relays].sort((a, b) => pick(a) - pick(b))[Math.floor(relays.length / 2)]!
+// The median cycle of the rates' ratio gives every figure of the relay's but the main thread's.
+const median = medianBy((one) => one.ratio)
 const relay = median.measured
 const bare = median.bare
 const ratio = median.ratio
 const heldRatio = held.ratio
 // The main thread's figures have a median cycle of their own: a cycle's rate and its CPU move apart.
-const mainMedian = [...relays].sort((a, b) => a.mainRatio - b.mainRatio)[Math.floor(relays.length / 2)]!
+const mainMedian = medianBy((one) => one.mainRatio)
 const listed = (ratios: ReadonlyArray<number>) => ratios.map((value) => value.toFixed(2)).join(", ")
 const cycleCount = `${cycles} cycle${cycles === 1 ? "" : "s"}`
 say(`ran ${(performance.now() / 1000).toFixed(1)} s`)

@@ -26,6 +26,7 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { OutboxStorageError } from "./DeliveryError.js"
+import type { OutboxEntry } from "./OutboxEntry.js"
 import { createTables, storageError, transaction, write } from "./internal/tables.js"
 
 /**
@@ -59,6 +60,21 @@ export interface AdmissionRow extends AdmissionKey {
  * @category models
  */
 export const recipientKey = (lineCode: string, userId: number): string => `${userId}/${lineCode}`
+
+/**
+ * The waiting row of an entry to be started: its workflow (generation), portal and recipient, ready
+ * once it was last saved or its `notBefore`, whichever is later.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const admissionRowOf = (entry: OutboxEntry): AdmissionRow => ({
+  entryId: entry.id,
+  generation: entry.generation,
+  portal: entry.portal,
+  recipient: recipientKey(entry.message.lineCode, entry.message.userId),
+  readyAt: Math.max(entry.updatedAt, entry.notBefore ?? 0)
+})
 
 /**
  * @since 0.1.0

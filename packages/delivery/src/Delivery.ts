@@ -116,6 +116,11 @@ export interface IngestOptions {
   readonly wake?: Effect.Effect<void> | undefined
   /** Where the runner's changes are heard (see `DeliveryWorker`); without it, only this outbox's own. */
   readonly changes?: EntryChanges.Service | undefined
+  /**
+   * New entries go to the intake journal, one row a batch, and the runner moves them into the outbox (see
+   * `Outbox.makeJournaled`): for SQLite, where this process's commits are the cost that matters. False by default.
+   */
+  readonly journal?: boolean | undefined
 }
 
 /**
@@ -136,7 +141,7 @@ export const layerIngest = (options: IngestOptions = {}) => {
           Admission.Admission,
           Effect.map(Admission.make, (own) => ({ ...own, wake: Effect.zipRight(own.wake, wake) }))
         )
-  return Outbox.layerIngest.pipe(
+  return (options.journal === true ? Outbox.layerJournaled : Outbox.layerIngest).pipe(
     Layer.provideMerge(
       WeeklyLedger.layer(options.ledger).pipe(
         Layer.provideMerge(OutboxStore.layer),

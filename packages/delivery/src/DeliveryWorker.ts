@@ -215,6 +215,12 @@ export const layer = (
           current?.postMessage({ _tag: "Wake" })
         })
       })
-      return Delivery.layerIngest({ ledger: options.delivery?.ledger, wake, changes })
+      // On SQLite new entries go through the intake journal: the worker moves them in, off this thread.
+      return Delivery.layerIngest({
+        ledger: options.delivery?.ledger,
+        wake,
+        changes,
+        journal: options.database.kind === "sqlite"
+      })
     })
   )

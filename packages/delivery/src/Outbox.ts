@@ -18,11 +18,12 @@ import * as Metric from "effect/Metric"
 import * as Option from "effect/Option"
 import type * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
-import { Admission, recipientKey } from "./Admission.js"
+import { Admission, admissionRowOf } from "./Admission.js"
 import { EntryNotFoundError, NotReplayableError, OutboxStorageError } from "./DeliveryError.js"
 import * as DeliveryMetrics from "./DeliveryMetrics.js"
 import { EntryChanges } from "./EntryChanges.js"
 import * as dispatcher from "./internal/dispatcher.js"
+import * as Journal from "./internal/journal.js"
 import { transaction } from "./internal/tables.js"
 import type { DeliveryPolicy, HistoryRecord, OutboxEntry, Recipient } from "./OutboxEntry.js"
 import { recipientOf } from "./OutboxEntry.js"
@@ -198,9 +199,10 @@ const newId = (now: number) =>
 
 /**
  * The outbox over its storage; `lend` gives this process's dispatcher a hand after an enqueue (nothing
- * when no dispatcher runs here).
+ * when no dispatcher runs here). With `journal`, new entries go to the intake journal (see
+ * `internal/journal.ts`) for the runner to move into the outbox, and reads move what waits first.
  */
-const makeWith = (lend: Effect.Effect<void>) =>
+const makeWith = (lend: Effect.Effect<void>, journal = false) =>
   Effect.gen(function* () {
     const store = yield* OutboxStore
     const ledger = yield* WeeklyLedger
@@ -212,18 +214,72 @@ const makeWith = (lend: Effect.Effect<void>) =>
       transaction(
         sql,
         "store",
-        Effect.tap(write, (written) =>
-          admission.add(
-            started(written).map((entry) => ({
-              entryId: entry.id,
-              generation: entry.generation,
-              portal: entry.portal,
-              recipient: recipientKey(entry.message.lineCode, entry.message.userId),
-              readyAt: Math.max(entry.updatedAt, entry.notBefore ?? 0)
-            }))
-          )
-        )
+        Effect.tap(write, (written) => admission.add(started(written).map(admissionRowOf)))
       ).pipe(Effect.zipLeft(admission.wake))
+
+    /** Moves what waits in the journal, and tells the runner when there was something. */
+    const moveJournal = Effect.flatMap(Journal.move, (moved) => (moved > 0 ? admission.wake : Effect.void)).pipe(
+      Effect.provideService(SqlClient.SqlClient, sql),
+      Effect.provideService(OutboxStore, store),
+      Effect.provideService(Admission, admission)
+    )
+
+    /**
+     * A read that sees every entry stored: with the journal, when the answer is not `complete` and anything waits
+     * there, it is moved and the read runs again (a read whose answer is complete costs nothing more).
+     */
+    const settled = <A>(read: Effect.Effect<A, OutboxStorageError>, complete: (answer: A) => boolean = () => false) =>
+      journal
+        ? Effect.flatMap(read, (answer) =>
+            complete(answer)
+              ? Effect.succeed(answer)
+              : Effect.flatMap(Journal.isEmpty, (empty) =>
+                  empty ? Effect.succeed(answer) : Effect.zipRight(moveJournal, read)
+                )
+          ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+        : read
+
+    /**
+     * New entries into the journal, with the caller's rows, in one transaction: a key the outbox or the journal
+     * already holds, or an earlier item of the call, resolves to that entry, as `insertMany` would resolve it.
+     */
+    const journaled = <R>(
+      entries: ReadonlyArray<OutboxEntry>,
+      alongside: ((results: ReadonlyArray<EnqueueResult>) => Effect.Effect<void, SqlError, R>) | undefined,
+      resultsOf: (stored: ReadonlyArray<Accepted>) => ReadonlyArray<EnqueueResult>
+    ) =>
+      transaction(
+        sql,
+        "store",
+        Effect.gen(function* () {
+          const keys = new Set(entries.map((entry) => entry.idempotencyKey))
+          const held = yield* store.byKeys([...keys])
+          const unheld = new Set([...keys].filter((key) => !held.has(key)))
+          const { found: waiting, rows } =
+            unheld.size === 0 ? { found: new Map<string, OutboxEntry>(), rows: 0 } : yield* Journal.waiting(unheld)
+          const first = new Map<string, OutboxEntry>()
+          const stored: Array<Accepted> = []
+          for (const entry of entries) {
+            const key = entry.idempotencyKey
+            const holder = held.get(key) ?? waiting.get(key) ?? first.get(key)
+            if (holder !== undefined) {
+              stored.push({ entry: holder, created: false })
+              continue
+            }
+            first.set(key, entry)
+            stored.push({ entry, created: true })
+          }
+          if (first.size > 0) yield* Journal.append([...first.values()])
+          const results = resultsOf(stored)
+          if (alongside !== undefined) yield* alongside(results)
+          return { stored, results, behind: rows >= Journal.backlogRows }
+        }).pipe(Effect.provideService(SqlClient.SqlClient, sql))
+      ).pipe(
+        Effect.tap(({ behind }) =>
+          // The runner is stopped or far behind: this side moves the backlog rather than read it at every batch.
+          behind ? moveJournal : admission.wake
+        )
+      )
 
     /** A new entry for an item; `reject` policy aside, an item's whole check is plain code (see `blocked`). */
     const entryOf = ({ message, options }: EnqueueItem, now: number): OutboxEntry => ({
@@ -294,13 +350,18 @@ const makeWith = (lend: Effect.Effect<void>) =>
           if (alongside !== undefined) yield* transaction(sql, "store", alongside(results))
           return results
         }
-        const { stored, results } = yield* withStarts(
-          Effect.flatMap(store.insertMany(entries), (stored) => {
-            const results = resultsOf(stored)
-            return Effect.as(alongside === undefined ? Effect.void : alongside(results), { stored, results })
-          }),
-          (written) => written.stored.flatMap((one) => (one.created ? [one.entry] : []))
-        )
+        const {
+          results,
+          stored
+        }: { readonly stored: ReadonlyArray<Accepted>; readonly results: ReadonlyArray<EnqueueResult> } = yield* journal
+          ? journaled(entries, alongside, resultsOf)
+          : withStarts(
+              Effect.flatMap(store.insertMany(entries), (stored) => {
+                const results = resultsOf(stored)
+                return Effect.as(alongside === undefined ? Effect.void : alongside(results), { stored, results })
+              }),
+              (written) => written.stored.flatMap((one) => (one.created ? [one.entry] : []))
+            )
         const created = stored.reduce((total, one) => total + (one.created ? 1 : 0), 0)
         if (created > 0) yield* Metric.incrementBy(DeliveryMetrics.enqueued, created)
         yield* lend
@@ -308,13 +369,11 @@ const makeWith = (lend: Effect.Effect<void>) =>
       })
 
     const get = (id: string) =>
-      store
-        .get(id)
-        .pipe(
-          Effect.flatMap(
-            Option.match({ onNone: () => Effect.fail(new EntryNotFoundError({ id })), onSome: Effect.succeed })
-          )
+      settled(store.get(id), Option.isSome).pipe(
+        Effect.flatMap(
+          Option.match({ onNone: () => Effect.fail(new EntryNotFoundError({ id })), onSome: Effect.succeed })
         )
+      )
 
     return Outbox.of({
       enqueue: (message, options) =>
@@ -327,8 +386,11 @@ const makeWith = (lend: Effect.Effect<void>) =>
         }),
       enqueueMany,
       get,
-      list: (query = {}) => store.list(query),
-      count: (query = {}) => store.count(query),
+      // A query by ids is complete when it found them all (the relay's reports ask so at every look).
+      list: (query = {}) =>
+        settled(store.list(query), (found) => query.ids !== undefined && found.length >= query.ids.length),
+      count: (query = {}) =>
+        settled(store.count(query), (total) => query.ids !== undefined && total >= new Set(query.ids).size),
       replay: (id) =>
         Effect.gen(function* () {
           const entry = yield* get(id)
@@ -347,7 +409,7 @@ const makeWith = (lend: Effect.Effect<void>) =>
         }),
       purge: (query) =>
         Effect.gen(function* () {
-          const entries = yield* store.list({ ...query, limit: 100_000 })
+          const entries = yield* settled(store.list({ ...query, limit: 100_000 }))
           for (const entry of entries) yield* ledger.release(recipientOf(entry), entry.id)
           yield* admission.forget(entries.map((entry) => entry.id))
           const purged = yield* store.purge(query)
@@ -396,6 +458,18 @@ export const make = (options: OutboxOptions = defaultOptions) =>
 export const makeIngest = makeWith(Effect.void)
 
 /**
+ * `makeIngest` whose new entries go to the intake journal: each `enqueueMany` stores one row (a page or
+ * a few, where each entry stored directly dirtied about three), and the runner moves them into the outbox
+ * at its next round. For an owner that answers people while its runner is another thread or process on
+ * the same SQLite file (`DeliveryWorker`): the owner's commits get far cheaper, the runner does the rest.
+ * Reads here move what waits first when it could change their answer.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeJournaled = makeWith(Effect.void, true)
+
+/**
  * @since 0.1.0
  * @category layers
  */
@@ -415,3 +489,11 @@ export const layerWith = (options: Partial<OutboxOptions>) =>
  * @category layers
  */
 export const layerIngest = Layer.effect(Outbox, makeIngest)
+
+/**
+ * An outbox that only takes work in, through the intake journal (see `makeJournaled`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerJournaled = Layer.effect(Outbox, makeJournaled)

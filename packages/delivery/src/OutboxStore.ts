@@ -90,6 +90,10 @@ export declare namespace OutboxStore {
       entries: ReadonlyArray<OutboxEntry>
     ) => Effect.Effect<ReadonlyArray<{ readonly entry: OutboxEntry; readonly created: boolean }>, OutboxStorageError>
     readonly get: (id: string) => Effect.Effect<Option.Option<OutboxEntry>, OutboxStorageError>
+    /** The entries holding these idempotency keys, by key (a key no entry holds is not in the map). */
+    readonly byKeys: (
+      keys: ReadonlyArray<string>
+    ) => Effect.Effect<ReadonlyMap<string, OutboxEntry>, OutboxStorageError>
     /**
      * Saves an entry read at `entry.version`; answers the saved entry (its version bumped), or
      * fails with `OutboxConflictError` when someone saved it since. Its id goes to `EntryChanges` once saved.
@@ -127,6 +131,12 @@ const tables = [
     blocked_until BIGINT,
     claimed_by TEXT,
     PRIMARY KEY (portal, line_code, user_id)
+  )`,
+  // The intake journal (see `internal/journal.ts`): batches of new entries waiting to be moved in, oldest first.
+  `CREATE TABLE IF NOT EXISTS linecast_outbox_journal (
+    id BIGINT PRIMARY KEY,
+    keys TEXT NOT NULL,
+    entries TEXT NOT NULL
   )`,
   `CREATE TABLE IF NOT EXISTS linecast_outbox_history (
     entry_id TEXT NOT NULL,
@@ -236,6 +246,19 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
         Effect.map((entries) => Option.fromNullable(entries[0]))
       )
 
+    const byKeys = (keys: ReadonlyArray<string>) =>
+      Effect.gen(function* () {
+        const found = new Map<string, OutboxEntry>()
+        for (const chunk of chunksOf(keys)) {
+          const rows = yield* sql<{
+            idempotency_key: string
+            body: string
+          }>`SELECT idempotency_key, body FROM linecast_outbox WHERE ${sql.in("idempotency_key", chunk)}`
+          for (const row of rows) found.set(row.idempotency_key, yield* decode(row.body))
+        }
+        return found as ReadonlyMap<string, OutboxEntry>
+      }).pipe(Effect.mapError(storageError("get")))
+
     const historyRow = (entry: OutboxEntry) => ({
       entry_id: entry.id,
       version: entry.version,
@@ -289,22 +312,10 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
         // The rest: a key already taken (a message sent again), whose entry is the answer; on SQLite, also
         // ours in a chunk that had such a key (the row holds our id).
         const unsure = fresh.filter((entry) => !holders.has(entry.idempotencyKey))
-        for (const chunk of chunksOf(unsure)) {
-          const found = yield* sql<{
-            id: string
-            idempotency_key: string
-            body: string
-          }>`SELECT id, idempotency_key, body
-            FROM linecast_outbox WHERE ${sql.in(
-              "idempotency_key",
-              chunk.map((entry) => entry.idempotencyKey)
-            )}`
-          for (const row of found) {
-            const ours = first.get(row.idempotency_key)!
-            holders.set(
-              row.idempotency_key,
-              row.id === ours.id ? { entry: ours, created: true } : { entry: yield* decode(row.body), created: false }
-            )
+        if (unsure.length > 0) {
+          for (const [key, found] of yield* byKeys(unsure.map((entry) => entry.idempotencyKey))) {
+            const ours = first.get(key)!
+            holders.set(key, found.id === ours.id ? { entry: ours, created: true } : { entry: found, created: false })
           }
         }
         // A new entry's first record is implied by its row (see `history`): only an entry stored otherwise has one written.
@@ -340,6 +351,7 @@ export const make: Effect.Effect<OutboxStore.Service, OutboxStorageError, SqlCli
         ),
       insertMany,
       get,
+      byKeys,
       save: (entry) =>
         Effect.gen(function* () {
           const saved = { ...entry, version: entry.version + 1 }

@@ -22,6 +22,7 @@ import * as DeliveryMetrics from "../DeliveryMetrics.js"
 import { DeliverySteps, DeliveryWorkflow } from "../DeliveryWorkflow.js"
 import { resting } from "../OutboxEntry.js"
 import { OutboxStore } from "../OutboxStore.js"
+import * as Journal from "./journal.js"
 import { pause } from "./pause.js"
 
 export interface DispatcherOptions {
@@ -127,10 +128,24 @@ export const run = (options: DispatcherOptions) =>
      */
     // On the real clock, as `pause` is: how often the dispatcher looks is its own machinery, not the entries' time.
     let lastRound = 0
-    const dispatch = Effect.flatMap(Clock.currentTimeMillis, (now) => {
-      lastRound = Date.now()
-      return admission.admit(options.limits, now)
-    }).pipe(
+    // Entries an owner left in the intake journal (SQLite, see `journal.ts`) are moved in first: a round admits them.
+    const moveJournal = alone
+      ? Journal.move.pipe(
+          Effect.provideService(SqlClient.SqlClient, sql),
+          Effect.provideService(OutboxStore, store),
+          Effect.provideService(Admission, admission),
+          Effect.catchAll((error) =>
+            Effect.as(Effect.logWarning("the intake journal was not moved", { reason: error.message }), 0)
+          )
+        )
+      : Effect.succeed(0)
+    const dispatch = Effect.zipRight(
+      moveJournal,
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        lastRound = Date.now()
+        return admission.admit(options.limits, now)
+      })
+    ).pipe(
       Effect.tap((admitted) =>
         admitted.length === 0
           ? Effect.void

@@ -17,6 +17,7 @@ import { messages } from "./features/messages.js"
 import { quota } from "./features/quota.js"
 import { send } from "./features/send.js"
 import { status } from "./features/status.js"
+import { chain } from "./internal/chain.js"
 import { describeError } from "./internal/scrub.js"
 import { wellFormed } from "./internal/wellFormed.js"
 import type { RelayContext, RelayServices } from "./RelayContext.js"
@@ -43,26 +44,36 @@ export const makeBot = (
     }
   })
   bot.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }))
-  if (options.track !== undefined) {
-    const track = options.track
-    bot.use((_ctx, next) => {
-      const work = next()
-      track(work)
-      return work
-    })
-  }
-  // An update that is not what Telegram sends is dropped before anything reads it.
-  bot.use(wellFormed)
-  // One chat's updates are handled one after another, in the order Telegram numbered them.
-  bot.use(sequentialize((ctx) => (ctx.chat?.id ?? ctx.from?.id)?.toString()))
+  const track = options.track
   // The bot's id is known once it is initialised, and does not change: one services object for every update.
   let withId: RelayServices | undefined
-  bot.use((ctx, next) => {
-    if (withId?.botId !== ctx.me.id) withId = { ...services, botId: ctx.me.id }
-    ctx.relay = withId
-    return next()
-  })
-  bot.use(access, albums, help, send, quota, status, messages, fallback)
+  bot.use(
+    chain<RelayContext>(
+      // Every update goes through this first (the relay counts updates in flight to stop cleanly).
+      (_ctx, next) => {
+        const work = next()
+        track?.(work)
+        return work
+      },
+      // An update that is not what Telegram sends is dropped before anything reads it.
+      wellFormed,
+      // One chat's updates are handled one after another, in the order Telegram numbered them.
+      sequentialize((ctx) => (ctx.chat?.id ?? ctx.from?.id)?.toString()),
+      (ctx, next) => {
+        if (withId?.botId !== ctx.me.id) withId = { ...services, botId: ctx.me.id }
+        ctx.relay = withId
+        return next()
+      },
+      access,
+      albums,
+      help,
+      send,
+      quota,
+      status,
+      messages,
+      fallback
+    )
+  )
   bot.catch(async (error) => {
     services.log("error", `update ${error.ctx.update.update_id} failed: ${describeError(error.error)}`)
     await error.ctx

@@ -8,12 +8,6 @@ import { Composer } from "grammy"
 import type { RelayOptions } from "../RelayConfig.js"
 import type { RelayContext } from "../RelayContext.js"
 
-/**
- * @since 0.1.0
- * @category features
- */
-export const access = new Composer<RelayContext>()
-
 /** The allowlists as sets, made once for each settings object (every update asks). */
 const allowlists = new WeakMap<RelayOptions, { readonly operators: Set<number>; readonly operatorChats: Set<number> }>()
 
@@ -26,7 +20,11 @@ const allowlistsOf = (options: RelayOptions) => {
   return sets
 }
 
-access.use(async (ctx, next) => {
+/**
+ * @since 0.1.0
+ * @category features
+ */
+export const access = new Composer<RelayContext>(async (ctx, next) => {
   const { operators, operatorChats } = allowlistsOf(ctx.relay.options)
   const userId = ctx.from?.id
   const chatId = ctx.chat?.id

@@ -19,19 +19,6 @@ import type { AlbumKey } from "../RelayAlbums.js"
 import * as RelayAlbums from "../RelayAlbums.js"
 import type { RelayContext, RelayServices } from "../RelayContext.js"
 
-/**
- * @since 0.1.0
- * @category features
- */
-export const albums = new Composer<RelayContext>()
-
-albums.use(
-  when(Context.has.filterQuery("message"), (ctx, next) => {
-    if (ctx.message.media_group_id === undefined) return next()
-    return ctx.relay.albumPart(ctx.message, ctx.update.update_id)
-  })
-)
-
 /** The command a caption starts with (without the bot's name), if any. */
 const commandOf = (message: Message): string | undefined => {
   const entity = message.caption_entities?.find(
@@ -115,3 +102,14 @@ export const flushAlbum = async (
   await services.run(RelayAlbums.flushed(parts.map((part) => part.updateId)))
   await reply(album.chatId, first.message.message_id, text)
 }
+
+/**
+ * @since 0.1.0
+ * @category features
+ */
+export const albums = new Composer<RelayContext>(
+  when(Context.has.filterQuery("message"), (ctx, next) => {
+    if (ctx.message.media_group_id === undefined) return next()
+    return ctx.relay.albumPart(ctx.message, ctx.update.update_id)
+  })
+)

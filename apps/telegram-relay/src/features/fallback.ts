@@ -12,9 +12,7 @@ import type { RelayContext } from "../RelayContext.js"
  * @since 0.1.0
  * @category features
  */
-export const fallback = new Composer<RelayContext>()
-
-fallback.use(
+export const fallback = new Composer<RelayContext>(
   when(Context.has.filterQuery("message"), (ctx) => {
     const message = ctx.message
     const command = (message.entities ?? message.caption_entities)?.find(
@@ -27,10 +25,7 @@ fallback.use(
         ? "I cannot relay this, so nothing was sent. Try /help."
         : `I do not know the command ${name}, so nothing was sent. Try /help.`
     )
-  })
-)
-
-fallback.use(
+  }),
   when(Context.has.filterQuery("callback_query"), (ctx) =>
     ctx.answerCallbackQuery({ text: "This button does nothing any more." })
   )

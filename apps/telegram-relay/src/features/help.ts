@@ -10,12 +10,6 @@ import type { RelayContext } from "../RelayContext.js"
 
 /**
  * @since 0.1.0
- * @category features
- */
-export const help = new Composer<RelayContext>()
-
-/**
- * @since 0.1.0
  * @category words
  */
 export const helpText = (ctx: RelayContext): string => {
@@ -47,4 +41,10 @@ export const helpText = (ctx: RelayContext): string => {
     .trim()
 }
 
-help.use(when(Context.has.command(["help", "start"]), (ctx) => answer(ctx, helpText(ctx))))
+/**
+ * @since 0.1.0
+ * @category features
+ */
+export const help = new Composer<RelayContext>(
+  when(Context.has.command(["help", "start"]), (ctx) => answer(ctx, helpText(ctx)))
+)

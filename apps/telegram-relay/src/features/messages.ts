@@ -14,9 +14,7 @@ import type { RelayContext } from "../RelayContext.js"
  * @since 0.1.0
  * @category features
  */
-export const messages = new Composer<RelayContext>()
-
-messages.use(
+export const messages = new Composer<RelayContext>(
   when(Context.has.filterQuery("message"), async (ctx, next) => {
     const message = ctx.message
     // Commands nobody above knew go on to the fallback.

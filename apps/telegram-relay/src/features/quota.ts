@@ -16,9 +16,7 @@ import type { RelayContext } from "../RelayContext.js"
  * @since 0.1.0
  * @category features
  */
-export const quota = new Composer<RelayContext>()
-
-quota.use(
+export const quota = new Composer<RelayContext>(
   when(Context.has.command("quota"), async (ctx) => {
     const { target } = commandArguments(ctx.msg!)
     if (target === "") return answer(ctx, "Usage: /quota <user>, for example /quota boris.")

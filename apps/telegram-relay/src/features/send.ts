@@ -12,12 +12,6 @@ import { group, recipient } from "../internal/routing.js"
 import { either, when } from "../internal/when.js"
 import type { RelayContext } from "../RelayContext.js"
 
-/**
- * @since 0.1.0
- * @category features
- */
-export const send = new Composer<RelayContext>()
-
 /** The command's target and draft: its text after the name, and the photo or document it captions. */
 const argumentsOf = (ctx: RelayContext) => {
   const message = ctx.msg!
@@ -76,7 +70,11 @@ const broadcastHandler = async (ctx: RelayContext) => {
   return relayAndAnswer(ctx, draft.draft, members)
 }
 
-send.use(
+/**
+ * @since 0.1.0
+ * @category features
+ */
+export const send = new Composer<RelayContext>(
   when(either(Context.has.command("send"), captionedWith("send")), sendHandler),
   when(either(Context.has.command("broadcast"), captionedWith("broadcast")), broadcastHandler)
 )

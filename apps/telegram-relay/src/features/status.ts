@@ -10,12 +10,6 @@ import { when } from "../internal/when.js"
 import { status as readStatus } from "../Relay.js"
 import type { RelayContext } from "../RelayContext.js"
 
-/**
- * @since 0.1.0
- * @category features
- */
-export const status = new Composer<RelayContext>()
-
 const statusText = async (ctx: RelayContext): Promise<string> => {
   const result = await ctx.relay.run(readStatus(targetOf(ctx.relay).portal)).then(
     (value) => ({ ok: true as const, value }),
@@ -33,7 +27,11 @@ const statusText = async (ctx: RelayContext): Promise<string> => {
 
 const refresh = new InlineKeyboard().text("Refresh", "status")
 
-status.use(
+/**
+ * @since 0.1.0
+ * @category features
+ */
+export const status = new Composer<RelayContext>(
   when(Context.has.command("status"), async (ctx) => {
     await ctx.reply(await statusText(ctx), { reply_markup: refresh })
   }),

@@ -23,7 +23,7 @@
  * engine, which starts workflows only as the portal has room) in a worker thread.
  *
  * Two relay figures, each on a database of its own: `relay` (delivery's workflows running beside it),
- * and `relay, workflows held` (delivery admits nothing, `admittedPerPortal: 0`): the relay's own
+ * and `relay, workflows held` (delivery's runner admits nothing, `admittedPerPortal: 0`): the relay's own
  * path without the delivery engine's work. Beside each rate, the process's CPU time per update
  * answered (all of it: the emulators, the bot, delivery), which moves less than a rate on a shared
  * machine, and (on Linux) how long the main thread ran and waited for a core, and the other threads'
@@ -37,15 +37,18 @@
  * line on stdout, `{"figures":{"ratio":..,"relayPerSecond":..,"barePerSecond":..,...,"relayWaitedPct":..,"relayDelivered":..,"mainRatio":..,"relayMainUs":..}}` (the rest goes to
  * stderr); `--quick` is a shorter run (under 30 s); `--postgres` runs delivery on PostgreSQL instead of
  * SQLite (a schema for each of held and relay in the database at BENCH_DATABASE_URL, by default
- * postgres://postgres@127.0.0.1:5432/test). BENCH_UPDATES, BENCH_CHATS change the load.
+ * postgres://postgres@127.0.0.1:5432/test). BENCH_UPDATES, BENCH_CHATS change the load, BENCH_CYCLES the relay's
+ * cycles; BENCH_PROFILE profiles the main thread (below).
  */
 
+import { writeFileSync } from "node:fs"
+import { Session } from "node:inspector/promises"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlClientTag from "@effect/sql/SqlClient"
 import { autoRetry } from "@grammyjs/auto-retry"
 import { type RunOptions, run, sequentialize } from "@grammyjs/runner"
 import type { Outbox } from "@linecast/delivery"
-import { Delivery, DeliveryDatabase, DeliveryWorker, PortalChannels } from "@linecast/delivery"
+import { type Delivery, DeliveryDatabase, DeliveryWorker, PortalChannels } from "@linecast/delivery"
 import { startTelegramEmulator } from "@linecast/testkit"
 import { Effect, Layer, Logger, LogLevel, ManagedRuntime, Redacted } from "effect"
 import { Bot } from "grammy"
@@ -63,7 +66,7 @@ const databaseUrl = process.env.BENCH_DATABASE_URL ?? "postgres://postgres@127.0
 const updates = Number(process.env.BENCH_UPDATES ?? (quick ? 1_000 : 3_000))
 const chats = Number(process.env.BENCH_CHATS ?? 60)
 /** Relay cycles of the alternation (below), each between two of the bare bot's. */
-const cycles = quick ? 1 : 7
+const cycles = Number(process.env.BENCH_CYCLES ?? (quick ? 1 : 7))
 /** Measured rounds in each cycle of a bot, after its warm-up: its best counts. */
 const rounds = quick ? 1 : 2
 const concurrency = 100
@@ -71,6 +74,34 @@ const users = 60
 /** A round gives up waiting after this long (the relay may answer slower than the load arrives). */
 const capMs = quick ? 4_000 : 15_000
 
+/**
+ * BENCH_PROFILE=<folder>: the main thread's CPU profile of each counted round (`<round>.cpuprofile`); with
+ * BENCH_PROFILE_HEAP=1, what each round allocated instead (`<round>.heapprofile`, sampled, collected objects too).
+ */
+const profileDir = process.env.BENCH_PROFILE
+const profileHeap = process.env.BENCH_PROFILE_HEAP === "1"
+const inspector = profileDir === undefined ? undefined : new Session()
+if (inspector !== undefined) {
+  inspector.connect()
+  await inspector.post("Profiler.enable")
+  await inspector.post("Profiler.setSamplingInterval", { interval: 200 })
+  await inspector.post("HeapProfiler.enable")
+}
+const startProfile = () =>
+  profileHeap
+    ? inspector!.post("HeapProfiler.startSampling", {
+        samplingInterval: 8192,
+        // Node's types lag V8's protocol: these count what young and old collections took back, not only what lives.
+        ...({ includeObjectsCollectedByMajorGC: true, includeObjectsCollectedByMinorGC: true } as object)
+      })
+    : inspector!.post("Profiler.start")
+const stopProfile = async (label: string) => {
+  const { profile } = profileHeap
+    ? await inspector!.post("HeapProfiler.stopSampling")
+    : await inspector!.post("Profiler.stop")
+  const name = `${label.replace(/[^a-z0-9]+/gi, "-")}.${profileHeap ? "heapprofile" : "cpuprofile"}`
+  writeFileSync(`${profileDir}/${name}`, JSON.stringify(profile))
+}
 // With --json, stdout carries the one line of figures: everything else (Effect's logger too) goes to stderr.
 const say = (line: string) => (json ? process.stderr : process.stdout).write(`${line}\n`)
 if (json) console.log = console.error
@@ -118,6 +149,8 @@ const measure = async (label: string, count: number, capMs: number): Promise<Mea
   // A short sent log keeps the polling below cheap. Chats stay known: the relay's reports on earlier rounds'
   // messages still arrive, as they would (they used to fail with "chat not found", a warning each).
   telegram.control.reset({ keepChats: true })
+  const profiling = inspector !== undefined && !label.includes("warm-up")
+  if (profiling) await startProfile()
   const started = performance.now()
   const cpuBefore = process.cpuUsage()
   const threads = countThreads()
@@ -147,6 +180,7 @@ const measure = async (label: string, count: number, capMs: number): Promise<Mea
     answered()
   }
   const elapsedMs = performance.now() - started
+  if (profiling) await stopProfile(label)
   const perSecond = done / (elapsedMs / 1000)
   const cpu = process.cpuUsage(cpuBefore)
   const cpuMs = (cpu.user + cpu.system) / 1000 / Math.max(1, done)
@@ -230,15 +264,14 @@ const relayCycle = async (
     ledger: { exemptPortals: ["default"] },
     sharding: { entityTerminationTimeout: "1 second" }
   }
-  // Held: delivery in the relay's thread, admitting nothing. Otherwise as `main.ts` deploys it: the
-  // outbox in the relay's thread, delivery's runner in a worker thread.
-  const outbox: Layer.Layer<Outbox.Outbox, unknown, PortalChannels.PortalChannels | SqlClient.SqlClient> = held
-    ? Delivery.layer({ ...deliveryOptions, outbox: { admittedPerPortal: 0 } })
-    : DeliveryWorker.layer({
-        database,
-        portals: { _tag: "Webhooks", portals: [{ id: "default", webhookUrl: portal.webhookUrl, timeout: 2_000 }] },
-        delivery: deliveryOptions
-      })
+  // As `main.ts` deploys it: the outbox in the relay's thread, delivery's runner in a worker thread (held: the
+  // runner admits nothing, and only moves what the relay stores into the outbox).
+  const outbox: Layer.Layer<Outbox.Outbox, unknown, PortalChannels.PortalChannels | SqlClient.SqlClient> =
+    DeliveryWorker.layer({
+      database,
+      portals: { _tag: "Webhooks", portals: [{ id: "default", webhookUrl: portal.webhookUrl, timeout: 2_000 }] },
+      delivery: held ? { ...deliveryOptions, outbox: { admittedPerPortal: 0 } } : deliveryOptions
+    })
   const delivery = outbox.pipe(
     Layer.provideMerge(PortalChannels.layerSingle("default").pipe(Layer.provide(webhookChannel(portal, "real")))),
     Layer.provideMerge(DeliveryDatabase.layer(database)),

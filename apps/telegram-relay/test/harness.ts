@@ -3,8 +3,10 @@ import { mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import type * as SqlClient from "@effect/sql/SqlClient"
 import { OpenChannel, PortalAuth, RateBudget, RetryPolicy, TokenStore } from "@linecast/core"
-import { Delivery, DeliveryDatabase, PortalChannels } from "@linecast/delivery"
+import type { Outbox } from "@linecast/delivery"
+import { Delivery, DeliveryDatabase, DeliveryWorker, PortalChannels } from "@linecast/delivery"
 import type { RunningPortalEmulator, RunningTelegramEmulator } from "@linecast/testkit"
 import { Effect, Layer, Redacted } from "effect"
 import type { RelayOptions } from "../src/RelayConfig.js"
@@ -44,6 +46,11 @@ export interface RelaySetup {
   /** Core's client-side bucket: Bitrix24's real 50/2 (default) or none (benchmarks). */
   readonly budget?: "real" | "unlimited"
   readonly options?: Partial<RelayOptions>
+  /**
+   * Delivery's runner in a worker thread, as `main.ts` deploys it (on SQLite new entries then go through delivery's
+   * intake journal); by default all of delivery runs in the relay's thread.
+   */
+  readonly worker?: boolean
 }
 
 /** Delivery on SQLite and the portal emulator; the portal's week and delivery's ledger shortened alike. */
@@ -51,17 +58,30 @@ export const testDelivery = (
   setup: Omit<RelaySetup, "telegram" | "options">
 ): Layer.Layer<RelayRequirements, unknown> => {
   const windowMs = (setup.windowSeconds ?? 2) * 1000
-  return Delivery.layer({
+  const options: Delivery.DeliveryOptions = {
     ledger: { windowMs, probeAfterMs: 500, exemptPortals: setup.nfr === true ? ["default"] : [] },
     retries: { heldRetryMs: 100, retryDelaysMs: [100, 200, 400, 800] },
     // As delivery's and the reliability suite's restart tests: work a stop cut off is nudged after 3 s, not 30.
     outbox: { stallMs: 3_000 },
     sharding: { entityMessagePollInterval: "100 millis", entityTerminationTimeout: "1 second" }
-  }).pipe(
+  }
+  const database = { kind: "sqlite", filename: setup.database ?? freshSqliteFile() } as const
+  const outbox: Layer.Layer<Outbox.Outbox, unknown, PortalChannels.PortalChannels | SqlClient.SqlClient> =
+    setup.worker === true
+      ? DeliveryWorker.layer({
+          database,
+          portals: {
+            _tag: "Webhooks",
+            portals: [{ id: "default", webhookUrl: setup.portal.webhookUrl, timeout: 2_000 }]
+          },
+          delivery: options
+        })
+      : Delivery.layer(options)
+  return outbox.pipe(
     Layer.provideMerge(
       PortalChannels.layerSingle("default").pipe(Layer.provide(webhookChannel(setup.portal, setup.budget)))
     ),
-    Layer.provideMerge(DeliveryDatabase.layer({ kind: "sqlite", filename: setup.database ?? freshSqliteFile() }))
+    Layer.provideMerge(DeliveryDatabase.layer(database))
   )
 }
 

@@ -35,9 +35,10 @@ beforeEach(() => {
 
 const withRelay = async (
   use: (relay: StartedRelay) => Promise<void>,
-  options: Parameters<typeof startTestRelay>[0]["options"] = {}
+  options: Parameters<typeof startTestRelay>[0]["options"] = {},
+  worker = false
 ) => {
-  const relay = await startTestRelay({ telegram, portal, options })
+  const relay = await startTestRelay({ telegram, portal, options, worker })
   try {
     await use(relay)
   } finally {
@@ -473,6 +474,26 @@ describe("the Telegram relay", () => {
         expect(inbox(2)).toHaveLength(1)
       },
       { mode: "webhook", webhook: { secretToken: Redacted.make("webhook_secret_for_tests") } }
+    ))
+
+  it("runs as main.ts deploys it, delivery's runner in a worker thread: answers, delivers once, and reports", () =>
+    withRelay(
+      async (relay) => {
+        const update = telegram.control.sendCommand({ user: operator }, "send", "boris through the journal")
+        expect(await replyMatching(telegram, operator, /Queued|Not sent/)).toMatch(/^Queued for boris/)
+        // Sent again at once: its entry is found (in the journal or the outbox), not made twice.
+        telegram.control.redeliver(update.update_id)
+        await eventually(() => answers().length === 2, "the answer to the update sent again")
+        expect(answers()[1]).toMatch(/^(Queued for boris|Sent to boris)/)
+        expect((await reportMatching(/Delivered|Not delivered/)).text).toBe("Delivered to boris.")
+        await eventually(() => inbox(2).length > 0, "the message in the inbox")
+        telegram.control.sendCommand({ user: operator }, "status")
+        expect(await replyMatching(telegram, operator, /^Waiting to be sent/)).toMatch(/Sent: 1\./)
+        expect(inbox(2).map((message) => message.message)).toEqual(["through the journal"])
+        expect(await owedReports(relay)).toBe(0)
+      },
+      { mode: "webhook", webhook: { secretToken: Redacted.make("webhook_secret_for_tests") } },
+      true
     ))
 
   it("retries Telegram's own 429s and still answers", () =>

@@ -26,8 +26,8 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import type { OutboxStorageError } from "./DeliveryError.js"
-import type { OutboxEntry } from "./OutboxEntry.js"
 import { createTables, storageError, transaction, write } from "./internal/tables.js"
+import type { OutboxEntry } from "./OutboxEntry.js"
 
 /**
  * An entry's workflow, as admission knows it.

@@ -1,6 +1,6 @@
 import { SqlClient } from "@effect/sql"
 import { afterEach, describe, expect, it } from "@effect/vitest"
-import { BitrixError, type NetworkMessage } from "@linecast/core"
+import { BitrixError } from "@linecast/core"
 import { Effect, Either, Layer, ManagedRuntime, Metric } from "effect"
 import { Admission } from "../src/Admission.js"
 import * as Delivery from "../src/Delivery.js"
@@ -8,7 +8,7 @@ import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import * as DeliveryMetrics from "../src/DeliveryMetrics.js"
 import { type EnqueueItem, type EnqueueOptions, Outbox } from "../src/Outbox.js"
 import type { Database } from "./harness.js"
-import { deliverySuite, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
+import { accepted, deliverySuite, demoItem, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
 
 const suite = deliverySuite({
   started: (emulator) => emulator.control.configure("demo", { weeklyWindowSeconds: windowSeconds }),
@@ -20,10 +20,8 @@ afterEach(async () => {
   ingest = undefined
 })
 
-const item = (userId: number, text: string, options: Partial<EnqueueOptions> & { idempotencyKey: string }) => ({
-  message: { lineCode: suite.emulator.lineCode, userId, message: text } satisfies NetworkMessage.NetworkMessage,
-  options: { portal: "demo", ...options }
-})
+const item = (userId: number, text: string, options: Partial<EnqueueOptions> & { idempotencyKey: string }) =>
+  demoItem(suite.emulator.lineCode, userId, text, options)
 
 const outbox = <A, E>(
   use: (service: Outbox["Type"]) => Effect.Effect<A, E>,
@@ -31,11 +29,6 @@ const outbox = <A, E>(
 ) => on.runPromise(Effect.flatMap(Outbox, use))
 
 const enqueueMany = (items: ReadonlyArray<EnqueueItem>) => outbox((service) => service.enqueueMany(items))
-
-const accepted = <A, E>(result: Either.Either<A, E> | undefined): A => {
-  if (result === undefined || Either.isLeft(result)) throw new Error(`expected an accepted item, got ${String(result)}`)
-  return result.right
-}
 
 const inboxTexts = (userId: number) => suite.emulator.control.inbox("demo", userId).map((received) => received.message)
 const enqueuedCount = async () => (await Effect.runPromise(Metric.value(DeliveryMetrics.enqueued))).count

@@ -7,15 +7,16 @@ import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
 import { SqlClient } from "@effect/sql"
 import * as PgClient from "@effect/sql-pg/PgClient"
 import { afterAll, afterEach, beforeAll } from "@effect/vitest"
+import type { NetworkMessage } from "@linecast/core"
 import { OpenChannel, PortalAuth, RateBudget, RetryPolicy, TokenStore } from "@linecast/core"
 import type { RunningPortalEmulator } from "@linecast/testkit"
 import { startPortalEmulator } from "@linecast/testkit"
-import { Effect, Layer, ManagedRuntime, Redacted } from "effect"
+import { Effect, Either, Layer, ManagedRuntime, Redacted } from "effect"
 import * as Admission from "../src/Admission.js"
 import type { DeliveryOptions } from "../src/Delivery.js"
 import * as Delivery from "../src/Delivery.js"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
-import { Outbox } from "../src/Outbox.js"
+import { type EnqueueOptions, Outbox } from "../src/Outbox.js"
 import type { OutboxEntry } from "../src/OutboxEntry.js"
 import * as PortalChannels from "../src/PortalChannels.js"
 
@@ -195,3 +196,20 @@ export const freePort = () =>
       server.close(() => resolve(typeof address === "object" && address !== null ? address.port : 0))
     })
   })
+
+/** One message for `enqueueMany` to the emulator's demo portal. */
+export const demoItem = (
+  lineCode: string,
+  userId: number,
+  text: string,
+  options: Partial<EnqueueOptions> & { idempotencyKey: string }
+) => ({
+  message: { lineCode, userId, message: text } satisfies NetworkMessage.NetworkMessage,
+  options: { portal: "demo", ...options }
+})
+
+/** An item `enqueueMany` accepted; a refused one fails the test. */
+export const accepted = <A, E>(result: Either.Either<A, E> | undefined): A => {
+  if (result === undefined || Either.isLeft(result)) throw new Error(`expected an accepted item, got ${String(result)}`)
+  return result.right
+}

@@ -1,11 +1,10 @@
 import { SqlClient } from "@effect/sql"
 import { afterEach, describe, expect, it } from "@effect/vitest"
-import type { NetworkMessage } from "@linecast/core"
-import { Effect, Either, Layer, ManagedRuntime } from "effect"
+import { Effect, Layer, ManagedRuntime } from "effect"
 import * as Delivery from "../src/Delivery.js"
 import * as DeliveryDatabase from "../src/DeliveryDatabase.js"
 import { type EnqueueOptions, Outbox } from "../src/Outbox.js"
-import { deliverySuite, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
+import { accepted, deliverySuite, demoItem, freshDatabase, startDelivery, waitFor, windowSeconds } from "./harness.js"
 
 const suite = deliverySuite({
   started: (emulator) => emulator.control.configure("demo", { weeklyWindowSeconds: windowSeconds }),
@@ -17,15 +16,8 @@ afterEach(async () => {
   owner = undefined
 })
 
-const item = (userId: number, text: string, options: Partial<EnqueueOptions> & { idempotencyKey: string }) => ({
-  message: { lineCode: suite.emulator.lineCode, userId, message: text } satisfies NetworkMessage.NetworkMessage,
-  options: { portal: "demo", ...options }
-})
-
-const accepted = <A, E>(result: Either.Either<A, E> | undefined): A => {
-  if (result === undefined || Either.isLeft(result)) throw new Error(`expected an accepted item, got ${String(result)}`)
-  return result.right
-}
+const item = (userId: number, text: string, options: Partial<EnqueueOptions> & { idempotencyKey: string }) =>
+  demoItem(suite.emulator.lineCode, userId, text, options)
 
 const onOwner = <A, E>(use: (outbox: Outbox["Type"]) => Effect.Effect<A, E>) =>
   owner!.runPromise(Effect.flatMap(Outbox, use))

@@ -117,4 +117,18 @@ describe("the intake journal", () => {
     expect((await rowsIn("linecast_outbox")) + (await rowsIn("linecast_outbox_journal"))).toBe(70)
     expect(await rowsIn("linecast_outbox")).toBeGreaterThanOrEqual(64)
   })
+  it("fails a read with a typed storage error, not a defect, when a journal row is damaged", async () => {
+    const database = await freshDatabase("sqlite")
+    owner = ManagedRuntime.make(
+      Delivery.layerIngest({ journal: true }).pipe(Layer.provideMerge(DeliveryDatabase.layer(database)))
+    )
+    await owner.runPromise(
+      Effect.flatMap(
+        SqlClient.SqlClient,
+        (sql) => sql`INSERT INTO linecast_outbox_journal (id, keys, entries) VALUES (1, '["x"]', 'not json')`
+      )
+    )
+    const exit = await owner.runPromise(Effect.exit(Effect.flatMap(Outbox, (outbox) => outbox.get("missing"))))
+    expect(exit).toMatchObject({ _tag: "Failure", cause: { _tag: "Fail", error: { _tag: "OutboxStorageError" } } })
+  })
 })

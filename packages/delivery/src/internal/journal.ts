@@ -16,7 +16,7 @@ import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Admission, admissionRowOf } from "../Admission.js"
-import type { OutboxStorageError } from "../DeliveryError.js"
+import { OutboxStorageError } from "../DeliveryError.js"
 import type { OutboxEntry } from "../OutboxEntry.js"
 import { OutboxEntry as OutboxEntrySchema } from "../OutboxEntry.js"
 import { OutboxStore } from "../OutboxStore.js"
@@ -40,11 +40,20 @@ interface Row {
   readonly entries: string
 }
 
+/** A column's JSON: a row this code did not write (another version, a damaged file) is a typed failure, not a defect. */
+const parsed = (text: string) =>
+  Effect.try({
+    try: () => JSON.parse(text) as ReadonlyArray<string>,
+    catch: () =>
+      new OutboxStorageError({ operation: "journal", message: "a row of the intake journal is not readable" })
+  })
+
 const entriesOf = (rows: ReadonlyArray<Row>) =>
-  Effect.forEach(
-    rows.flatMap((row) => JSON.parse(row.entries) as ReadonlyArray<string>),
-    (body) => decodeEntry(body)
-  ).pipe(Effect.mapError(storageError("journal")))
+  Effect.flatMap(
+    Effect.forEach(rows, (row) => parsed(row.entries)),
+    (bodies) =>
+      Effect.forEach(bodies.flat(), (body) => decodeEntry(body)).pipe(Effect.mapError(storageError("journal")))
+  )
 
 /**
  * Stores new entries as one row (run it in the caller's transaction). Ids are the next of those waiting:
@@ -69,7 +78,8 @@ export const waiting = (keys: ReadonlySet<string>) =>
     const sql = yield* SqlClient.SqlClient
     const found = new Map<string, OutboxEntry>()
     const rows = yield* sql<Pick<Row, "id" | "keys">>`SELECT id, keys FROM linecast_outbox_journal ORDER BY id`
-    const holding = rows.filter((row) => (JSON.parse(row.keys) as ReadonlyArray<string>).some((key) => keys.has(key)))
+    const holding: Array<Pick<Row, "id" | "keys">> = []
+    for (const row of rows) if ((yield* parsed(row.keys)).some((key) => keys.has(key))) holding.push(row)
     if (holding.length === 0) return { found, rows: rows.length }
     const full = yield* sql<Row>`SELECT id, keys, entries FROM linecast_outbox_journal
       WHERE ${sql.in(

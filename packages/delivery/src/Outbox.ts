@@ -219,9 +219,7 @@ const makeWith = (lend: Effect.Effect<void>, journal = false) =>
 
     /** Moves what waits in the journal, and tells the runner when there was something. */
     const moveJournal = Effect.flatMap(Journal.move, (moved) => (moved > 0 ? admission.wake : Effect.void)).pipe(
-      Effect.provideService(SqlClient.SqlClient, sql),
-      Effect.provideService(OutboxStore, store),
-      Effect.provideService(Admission, admission)
+      Effect.provideService(SqlClient.SqlClient, sql)
     )
 
     /**

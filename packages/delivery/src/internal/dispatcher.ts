@@ -132,8 +132,6 @@ export const run = (options: DispatcherOptions) =>
     const moveJournal = alone
       ? Journal.move.pipe(
           Effect.provideService(SqlClient.SqlClient, sql),
-          Effect.provideService(OutboxStore, store),
-          Effect.provideService(Admission, admission),
           Effect.catchAll((error) =>
             Effect.as(Effect.logWarning("the intake journal was not moved", { reason: error.message }), 0)
           )

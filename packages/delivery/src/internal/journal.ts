@@ -15,11 +15,10 @@
 import * as SqlClient from "@effect/sql/SqlClient"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { Admission, admissionRowOf } from "../Admission.js"
+import { admissionRowOf } from "../Admission.js"
 import { OutboxStorageError } from "../DeliveryError.js"
 import type { OutboxEntry } from "../OutboxEntry.js"
 import { OutboxEntry as OutboxEntrySchema } from "../OutboxEntry.js"
-import { OutboxStore } from "../OutboxStore.js"
 import * as EntryBody from "./entryBody.js"
 import { storageError, transaction } from "./tables.js"
 
@@ -40,20 +39,50 @@ interface Row {
   readonly entries: string
 }
 
+/**
+ * An entry as a journal row holds it: its outbox row's columns, then its admission row's (see `move`, which reads
+ * them in SQL: moving a batch is three statements, with no entry decoded or bound one by one).
+ */
+type Stored = readonly [
+  id: string,
+  idempotencyKey: string,
+  portal: string,
+  lineCode: string,
+  userId: number,
+  state: string,
+  body: string,
+  createdAt: number,
+  updatedAt: number,
+  generation: number,
+  recipient: string,
+  readyAt: number
+]
+
+const storedOf = (entry: OutboxEntry): Stored => {
+  const start = admissionRowOf(entry)
+  return [
+    entry.id,
+    entry.idempotencyKey,
+    entry.portal,
+    entry.message.lineCode,
+    entry.message.userId,
+    entry.state,
+    EntryBody.encode(entry),
+    entry.createdAt,
+    entry.updatedAt,
+    start.generation,
+    start.recipient,
+    start.readyAt
+  ]
+}
+
 /** A column's JSON: a row this code did not write (another version, a damaged file) is a typed failure, not a defect. */
-const parsed = (text: string) =>
+const parsed = <A>(text: string) =>
   Effect.try({
-    try: () => JSON.parse(text) as ReadonlyArray<string>,
+    try: () => JSON.parse(text) as A,
     catch: () =>
       new OutboxStorageError({ operation: "journal", message: "a row of the intake journal is not readable" })
   })
-
-const entriesOf = (rows: ReadonlyArray<Row>) =>
-  Effect.flatMap(
-    Effect.forEach(rows, (row) => parsed(row.entries)),
-    (bodies) =>
-      Effect.forEach(bodies.flat(), (body) => decodeEntry(body)).pipe(Effect.mapError(storageError("journal")))
-  )
 
 /**
  * Stores new entries as one row (run it in the caller's transaction). Ids are the next of those waiting:
@@ -65,7 +94,7 @@ export const append = (entries: ReadonlyArray<OutboxEntry>) =>
     (sql) =>
       sql`INSERT INTO linecast_outbox_journal (id, keys, entries)
         SELECT COALESCE(MAX(id), 0) + 1, ${JSON.stringify(entries.map((entry) => entry.idempotencyKey))},
-          ${JSON.stringify(entries.map(EntryBody.encode))}
+          ${JSON.stringify(entries.map(storedOf))}
         FROM linecast_outbox_journal`
   )
 
@@ -79,15 +108,20 @@ export const waiting = (keys: ReadonlySet<string>) =>
     const found = new Map<string, OutboxEntry>()
     const rows = yield* sql<Pick<Row, "id" | "keys">>`SELECT id, keys FROM linecast_outbox_journal ORDER BY id`
     const holding: Array<Pick<Row, "id" | "keys">> = []
-    for (const row of rows) if ((yield* parsed(row.keys)).some((key) => keys.has(key))) holding.push(row)
+    for (const row of rows) {
+      if ((yield* parsed<ReadonlyArray<string>>(row.keys)).some((key) => keys.has(key))) holding.push(row)
+    }
     if (holding.length === 0) return { found, rows: rows.length }
     const full = yield* sql<Row>`SELECT id, keys, entries FROM linecast_outbox_journal
       WHERE ${sql.in(
         "id",
         holding.map((row) => row.id)
       )} ORDER BY id`
-    for (const entry of yield* entriesOf(full)) {
-      if (keys.has(entry.idempotencyKey) && !found.has(entry.idempotencyKey)) found.set(entry.idempotencyKey, entry)
+    for (const row of full) {
+      for (const stored of yield* parsed<ReadonlyArray<Stored>>(row.entries)) {
+        const key = stored[1]
+        if (keys.has(key) && !found.has(key)) found.set(key, yield* decodeEntry(stored[6]))
+      }
     }
     return { found, rows: rows.length }
   }).pipe(Effect.mapError((error) => (error._tag === "OutboxStorageError" ? error : storageError("journal")(error))))
@@ -101,33 +135,40 @@ export const isEmpty = Effect.flatMap(SqlClient.SqlClient, (sql) =>
 )
 
 /**
- * Moves what waits into the outbox and admission, oldest first: a row's entries are stored and admitted (a key
- * already taken is not stored again, as `enqueueMany` would not) and the row goes, in one transaction. Answers how
- * many entries were stored. Like entries stored directly, they are not published to `EntryChanges`: nothing was
- * saved on them.
+ * Moves what waits into the outbox and admission, oldest first, in SQL: the rows' entries are stored (a key already
+ * taken is not stored again, as `enqueueMany` would not), the ones stored get their admission rows, and the rows go,
+ * in one transaction. Answers how many entries were stored. Like entries stored directly, they are not published to
+ * `EntryChanges`: nothing was saved on them. (The columns are the outbox's and admission's own: see `OutboxStore`
+ * and `Admission`; new entries have no history row, see `OutboxStore.history`.)
  */
-export const move: Effect.Effect<number, OutboxStorageError, SqlClient.SqlClient | OutboxStore | Admission> =
-  Effect.gen(function* () {
-    const sql = yield* SqlClient.SqlClient
-    const store = yield* OutboxStore
-    const admission = yield* Admission
-    let moved = 0
-    while (!(yield* isEmpty)) {
-      const created = yield* transaction(
-        sql,
-        "journal",
-        Effect.gen(function* () {
-          const rows =
-            yield* sql<Row>`SELECT id, keys, entries FROM linecast_outbox_journal ORDER BY id LIMIT ${rowsAtOnce}`
-          if (rows.length === 0) return []
-          const stored = yield* store.insertMany(yield* entriesOf(rows))
-          const created = stored.flatMap((one) => (one.created ? [one.entry] : []))
-          yield* admission.add(created.map(admissionRowOf))
-          yield* sql`DELETE FROM linecast_outbox_journal WHERE id <= ${rows[rows.length - 1]!.id}`
-          return created
-        })
-      )
-      moved += created.length
-    }
-    return moved
-  })
+export const move: Effect.Effect<number, OutboxStorageError, SqlClient.SqlClient> = Effect.gen(function* () {
+  const sql = yield* SqlClient.SqlClient
+  let moved = 0
+  while (!(yield* isEmpty)) {
+    moved += yield* transaction(
+      sql,
+      "journal",
+      Effect.gen(function* () {
+        const last = (yield* sql<{ id: number | string }>`SELECT id FROM linecast_outbox_journal
+          ORDER BY id LIMIT 1 OFFSET ${rowsAtOnce - 1}`)[0]?.id
+        const upTo = last ?? Number.MAX_SAFE_INTEGER
+        const stored = yield* sql`INSERT INTO linecast_outbox
+            (id, idempotency_key, portal, line_code, user_id, state, body, created_at, updated_at)
+          SELECT e.value ->> 0, e.value ->> 1, e.value ->> 2, e.value ->> 3, e.value ->> 4, e.value ->> 5,
+            e.value ->> 6, e.value ->> 7, e.value ->> 8
+          FROM linecast_outbox_journal AS j, json_each(j.entries) AS e
+          WHERE j.id <= ${upTo} ORDER BY j.id, e.key
+          ON CONFLICT (idempotency_key) DO NOTHING`.raw
+        // An entry whose key was taken was not stored under its own id: only those stored now are admitted.
+        yield* sql`INSERT INTO linecast_admission (entry_id, generation, portal, recipient, ready_at)
+          SELECT e.value ->> 0, e.value ->> 9, e.value ->> 2, e.value ->> 10, e.value ->> 11
+          FROM linecast_outbox_journal AS j, json_each(j.entries) AS e
+          WHERE j.id <= ${upTo} AND EXISTS (SELECT 1 FROM linecast_outbox AS o WHERE o.id = e.value ->> 0)
+          ON CONFLICT (entry_id, generation) DO NOTHING`
+        yield* sql`DELETE FROM linecast_outbox_journal WHERE id <= ${upTo}`
+        return (stored as { readonly changes?: number }).changes ?? 0
+      })
+    )
+  }
+  return moved
+})

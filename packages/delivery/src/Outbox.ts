@@ -237,6 +237,9 @@ const makeWith = (lend: Effect.Effect<void>, journal = false) =>
           ).pipe(Effect.provideService(SqlClient.SqlClient, sql))
         : read
 
+    /** Whether a query by ids found every entry it names (duplicates named once). */
+    const foundAll = (query: OutboxQuery, found: number) => query.ids !== undefined && found >= new Set(query.ids).size
+
     /**
      * New entries into the journal, with the caller's rows, in one transaction: a key the outbox or the journal
      * already holds, or an earlier item of the call, resolves to that entry, as `insertMany` would resolve it.
@@ -385,10 +388,8 @@ const makeWith = (lend: Effect.Effect<void>, journal = false) =>
       enqueueMany,
       get,
       // A query by ids is complete when it found them all (the relay's reports ask so at every look).
-      list: (query = {}) =>
-        settled(store.list(query), (found) => query.ids !== undefined && found.length >= query.ids.length),
-      count: (query = {}) =>
-        settled(store.count(query), (total) => query.ids !== undefined && total >= new Set(query.ids).size),
+      list: (query = {}) => settled(store.list(query), (found) => foundAll(query, found.length)),
+      count: (query = {}) => settled(store.count(query), (total) => foundAll(query, total)),
       replay: (id) =>
         Effect.gen(function* () {
           const entry = yield* get(id)

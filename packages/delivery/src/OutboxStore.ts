@@ -133,6 +133,7 @@ const tables = [
     PRIMARY KEY (portal, line_code, user_id)
   )`,
   // The intake journal (see `internal/journal.ts`): batches of new entries waiting to be moved in, oldest first.
+  // Only SQLite owners write it; it is made on both dialects with the other tables, and stays empty on PostgreSQL.
   `CREATE TABLE IF NOT EXISTS linecast_outbox_journal (
     id BIGINT PRIMARY KEY,
     keys TEXT NOT NULL,

@@ -36,6 +36,8 @@ export interface WalSync {
 
 type Done = (error: Error | null) => void
 
+const isMissing = (error: Error) => (error as NodeJS.ErrnoException).code === "ENOENT"
+
 /** The log of the database at `filename` (it exists once the connection is in WAL mode). */
 export const make = (filename: string, files: Files = fs): WalSync => {
   const walPath = `${filename}-wal`
@@ -46,7 +48,7 @@ export const make = (filename: string, files: Files = fs): WalSync => {
   let waiting: Array<Done> = []
 
   // Once, before the first sync: the log's directory entry too, as SQLite does for a log it created.
-  const opened = (callback: (error: Error | null, fd: number) => void) => {
+  const opened = (callback: (error: Error | null, fd: number | undefined) => void) => {
     if (fd !== undefined) return callback(null, fd)
     files.open(dirname(walPath), "r", (dirError, dir) => {
       if (dirError !== null) return callback(dirError, -1)
@@ -54,6 +56,8 @@ export const make = (filename: string, files: Files = fs): WalSync => {
         files.close(dir, () => undefined)
         if (syncError !== null) return callback(syncError, -1)
         files.open(walPath, "r", (error, log) => {
+          // No log yet (the statements so far wrote nothing, a `PRAGMA` say): nothing to make durable.
+          if (error !== null && isMissing(error)) return callback(null, undefined)
           if (error === null) fd = log
           callback(error, log)
         })
@@ -76,7 +80,7 @@ export const make = (filename: string, files: Files = fs): WalSync => {
       if (waiting.length > 0) start()
       else if (closed) release()
     }
-    opened((error, log) => (error === null ? files.fdatasync(log, done) : done(error)))
+    opened((error, log) => (error !== null ? done(error) : log === undefined ? done(null) : files.fdatasync(log, done)))
   }
 
   const durable = Effect.async<void, SqlError>((resume) => {

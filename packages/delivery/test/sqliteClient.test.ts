@@ -105,6 +105,29 @@ describe("delivery's SQLite client", () => {
     expect(row?.temp_store).toBe(2)
   })
 
+  it("fails a transaction whose COMMIT fails as a SqlError, rolled back, and the connection goes on", async () => {
+    const runtime = ManagedRuntime.make(SqliteClient.layer(await sqliteFile()))
+    const outcome = await runtime.runPromise(
+      Effect.gen(function* () {
+        const sql = yield* SqlClient.SqlClient
+        // A deferred foreign key is checked at COMMIT: the one way SQLite refuses a COMMIT on demand.
+        yield* sql`PRAGMA foreign_keys = ON`
+        yield* sql`CREATE TABLE parents (id INTEGER PRIMARY KEY)`
+        yield* sql`CREATE TABLE children (id INTEGER PRIMARY KEY,
+          parent INTEGER REFERENCES parents (id) DEFERRABLE INITIALLY DEFERRED)`
+        const failed = yield* Effect.either(sql.withTransaction(sql`INSERT INTO children (id, parent) VALUES (1, 99)`))
+        yield* sql.withTransaction(sql`INSERT INTO parents (id) VALUES (7)`)
+        const children = yield* sql<{ id: number }>`SELECT id FROM children`
+        const parents = yield* sql<{ id: number }>`SELECT id FROM parents`
+        return { failed, children, parents }
+      })
+    )
+    expect(Either.isLeft(outcome.failed) && outcome.failed.left._tag).toBe("SqlError")
+    expect(outcome.children).toEqual([])
+    expect(outcome.parents.map((row) => row.id)).toEqual([7])
+    await runtime.dispose()
+  })
+
   describe("commits on disk", () => {
     /** A client whose syncs the test lets go, on a file with a table `things` (its own commit synced). */
     const withTable = async () => {

@@ -25,8 +25,10 @@ import * as Statement from "@effect/sql/Statement"
 import Sqlite from "better-sqlite3"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Scope from "effect/Scope"
+import * as ConnectionLock from "./connectionLock.js"
 import * as WalSync from "./walSync.js"
 import * as WriteTurns from "./writeTurns.js"
 
@@ -163,13 +165,17 @@ const make = (filename: string, files?: WalSync.Files) =>
       executeStream: () => Effect.dieMessage("executeStream not implemented")
     }
 
-    const semaphore = yield* Effect.makeSemaphore(1)
-    const acquirer = semaphore.withPermits(1)(Effect.succeed(connection))
+    // A transaction has the connection to itself from `BEGIN` to its end (see `connectionLock`); a statement outside
+    // one waits for the transaction that holds it, if any.
+    const lock = ConnectionLock.make()
+    const connected = Effect.succeed(connection)
+    const inTurn = Effect.as(Effect.zipRight(lock.take, lock.release), connection)
+    const acquirer = Effect.suspend(() => (lock.held() ? inTurn : connected))
     const transactionAcquirer = Effect.uninterruptibleMask((restore) =>
       Effect.as(
         Effect.zipRight(
-          restore(semaphore.take(1)),
-          Effect.tap(Effect.scope, (scope) => Scope.addFinalizer(scope, semaphore.release(1)))
+          restore(lock.take),
+          Effect.tap(Effect.scope, (scope) => Scope.addFinalizer(scope, lock.release))
         ),
         connection
       )
@@ -181,6 +187,55 @@ const make = (filename: string, files?: WalSync.Files) =>
       beginTransaction: "BEGIN IMMEDIATE",
       spanAttributes: [["db.system.name", "sqlite"]]
     })
+
+    /**
+     * The client's transactions, by hand on this connection: what `@effect/sql` does (a savepoint inside another
+     * transaction, `BEGIN IMMEDIATE` otherwise, statements inside on the transaction's connection), without its span
+     * and scope, about half the Effect operations of a delivery step's writes. A failed `COMMIT` is a failure, not
+     * a defect, and is rolled back.
+     */
+    const command = (statement: string) => run(statement, [], "rows")
+    const withTransaction = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E | SqlError, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.withFiberRuntime<A, E | SqlError, R>((fiber) => {
+          const outer = Context.getOption(fiber.currentContext, Client.TransactionConnection)
+          const depth = outer._tag === "Some" ? outer.value[1] + 1 : 0
+          const inside = Effect.exit(
+            restore(Effect.provideService(effect, Client.TransactionConnection, [connection, depth]))
+          )
+          if (depth > 0) {
+            const savepoint = `effect_sql_${depth}`
+            return Effect.zipRight(
+              command(`SAVEPOINT ${savepoint}`),
+              Effect.flatMap(inside, (exit) =>
+                Exit.isSuccess(exit)
+                  ? exit
+                  : Effect.zipRight(Effect.orDie(command(`ROLLBACK TO SAVEPOINT ${savepoint}`)), exit)
+              )
+            )
+          }
+          return Effect.zipRight(
+            restore(lock.take),
+            Effect.ensuring(
+              Effect.zipRight(
+                command("BEGIN IMMEDIATE"),
+                Effect.flatMap(inside, (exit) =>
+                  Exit.isSuccess(exit)
+                    ? Effect.zipRight(
+                        Effect.tapError(command("COMMIT"), () =>
+                          Effect.ignore(Effect.suspend(() => (db.inTransaction ? command("ROLLBACK") : Effect.void)))
+                        ),
+                        exit
+                      )
+                    : Effect.zipRight(Effect.orDie(command("ROLLBACK")), exit)
+                )
+              ),
+              lock.release
+            )
+          )
+        })
+      )
+    Object.assign(client, { withTransaction })
     WriteTurns.register(client, turns)
     return client
   })

@@ -219,6 +219,38 @@ describe("transactions grouped on SQLite", () => {
     await close()
   })
 
+  it("writes one transaction waiting alone as a transaction of its own: failed, it is rolled back and gets its error", async () => {
+    const { run, all, close } = await connections()
+    const outcome = await run((sql) =>
+      Effect.gen(function* () {
+        const before = countsOf(sql)
+        const inside = yield* Deferred.make<void>()
+        const release = yield* Deferred.make<void>()
+        const first = yield* Effect.fork(holding(sql, 1, inside, release))
+        yield* Deferred.await(inside)
+        // The only one waiting behind the first: it writes its row, then fails.
+        const lone = yield* Effect.fork(
+          DeliveryDatabase.withTransaction(
+            sql,
+            Effect.zipRight(insert(sql, 2), Effect.fail(new Refused({ n: 2 })))
+          ).pipe(Effect.flip)
+        )
+        yield* Effect.yieldNow()
+        yield* Deferred.succeed(release, undefined)
+        yield* Fiber.join(first)
+        const refused = yield* Fiber.join(lone)
+        // And the connection goes on: the next transaction is written.
+        yield* DeliveryDatabase.withTransaction(sql, insert(sql, 3))
+        const after = countsOf(sql)
+        expect(after.commits - before.commits).toBe(2)
+        return refused
+      })
+    )
+    expect(outcome).toEqual(new Refused({ n: 2 }))
+    expect(await all()).toEqual([1, 3])
+    await close()
+  })
+
   it("runs a transaction inside a transaction in place, as a savepoint of the outer one", async () => {
     const { run, all, close } = await connections()
     await run((sql) =>

@@ -136,6 +136,29 @@ const write = (
       return Effect.void
     }
     const queued = groups.queue.splice(0, maxGroup)
+    // One alone is a transaction of its own: no savepoint to keep it apart from others.
+    const only = queued.length === 1 ? queued[0]! : undefined
+    if (only !== undefined && !only.withdrawn) {
+      only.started = true
+      return Effect.exit(transaction(only.work)).pipe(
+        Effect.flatMap((exit) => {
+          if (Exit.isSuccess(exit)) {
+            groups.commits++
+            groups.transactions++
+          }
+          return Deferred.succeed(only.done, exit)
+        }),
+        Effect.onInterrupt(() =>
+          Effect.zipRight(
+            Effect.sync(() => {
+              groups.writing = false
+            }),
+            Deferred.interrupt(only.done)
+          )
+        ),
+        Effect.zipRight(Effect.suspend(() => write(sql, groups, transaction)))
+      )
+    }
     const turns = WriteTurns.of(sql)
     // The transactions this group began; past its budget, the rest go back to the head of the queue, not begun.
     const group: Array<Waiting> = []

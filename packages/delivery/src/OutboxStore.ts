@@ -152,9 +152,9 @@ const tables = [
 /** An arbitrary constant that names Linecast's migration lock in PostgreSQL. */
 const migrationLock = 7_245_109_331
 
-const decode = Schema.decodeUnknown(Schema.parseJson(OutboxEntrySchema))
+const decode = Schema.decodeUnknownEither(Schema.parseJson(OutboxEntrySchema))
 const encodeHistory = Schema.encodeSync(Schema.parseJson(HistoryRecordSchema))
-const decodeHistory = Schema.decodeUnknown(Schema.parseJson(HistoryRecordSchema))
+const decodeHistory = Schema.decodeUnknownEither(Schema.parseJson(HistoryRecordSchema))
 
 /**
  * Rows per statement: far below SQLite's (32,766) and PostgreSQL's (65,535) limits on bound

@@ -31,7 +31,7 @@ const rowsAtOnce = 32
  */
 export const backlogRows = 2 * rowsAtOnce
 
-const decodeEntry = Schema.decodeUnknown(Schema.parseJson(OutboxEntrySchema))
+const decodeEntry = Schema.decodeUnknownEither(Schema.parseJson(OutboxEntrySchema))
 
 interface Row {
   readonly id: number | string

@@ -20,6 +20,7 @@
 import { createRequire } from "node:module"
 import { extname } from "node:path"
 import { fileURLToPath, pathToFileURL } from "node:url"
+import { setFlagsFromString } from "node:v8"
 import { Worker } from "node:worker_threads"
 import * as SqlClient from "@effect/sql/SqlClient"
 import type { SqlError } from "@effect/sql/SqlError"
@@ -65,6 +66,11 @@ export interface WorkerOptions {
    * (level with the owner's thread) to 19; 10 by default. Delivery's pace is the portals' rate limits, while
    * the owner's thread answers people, so on a busy machine the worker is the one that waits. Other systems
    * give a priority to the whole process, not to a thread: there it is not set.
+   *
+   * Standing back (above 0, on Linux) also has each thread collect its own young generation: V8 otherwise does
+   * it with helper threads shared by the whole process, which ran the worker's collections beside the owner's
+   * thread at the owner's priority, whatever the worker's. V8's flags are the process's: the owner's thread then
+   * collects its own young generation alone too (`--no-parallel-scavenge`).
    */
   readonly niceness?: number | undefined
 }
@@ -114,6 +120,16 @@ const dataOf = (options: WorkerOptions): WorkerData => ({
   delivery: options.delivery ?? {},
   niceness: options.niceness ?? 10
 })
+
+/**
+ * A worker that stands back collects its own garbage (see `niceness`). Measured in the relay's benchmark (6 December,
+ * tenth session, two vCPUs): V8's shared helper threads ran 0.6–0.7 s of each 2 s round, about half of it the
+ * worker's collections, at full priority beside the relay's thread; collecting in place, the relay's rate went from
+ * 0.66× the bare bot's to 0.88× (medians of seven cycles), its thread's CPU an update from 656 µs to 503 µs.
+ */
+const collectInPlace = (data: WorkerData) => {
+  if (process.platform === "linux" && data.niceness > 0) setFlagsFromString("--no-parallel-scavenge")
+}
 
 /** Starts a worker and waits until its runner is up; its events after that go to `events`. */
 const startWorker = (data: WorkerData, events: (event: WorkerEvent) => void) =>
@@ -182,6 +198,7 @@ export const layer = (
           )
         }, delay).unref()
       }
+      collectInPlace(data)
       current = yield* startWorker(data, onEvent)
       // This thread's connection leaves the log's checkpoints to the worker's (see above).
       const sql = yield* SqlClient.SqlClient

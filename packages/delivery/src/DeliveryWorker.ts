@@ -124,8 +124,8 @@ const dataOf = (options: WorkerOptions): WorkerData => ({
 /**
  * A worker that stands back collects its own garbage (see `niceness`). Measured in the relay's benchmark (6 December,
  * tenth session, two vCPUs): V8's shared helper threads ran 0.6–0.7 s of each 2 s round, about half of it the
- * worker's collections, at full priority beside the relay's thread; collecting in place, the relay's rate went from
- * 0.66× the bare bot's to 0.88× (medians of seven cycles), its thread's CPU an update from 656 µs to 503 µs.
+ * worker's collections, at full priority beside the relay's thread, which waited for a core 8–13 % of a round;
+ * collecting in place, it waits about 2 %.
  */
 const collectInPlace = (data: WorkerData) => {
   if (process.platform === "linux" && data.niceness > 0) setFlagsFromString("--no-parallel-scavenge")

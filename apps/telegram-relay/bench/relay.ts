@@ -43,6 +43,7 @@
 
 import { writeFileSync } from "node:fs"
 import { Session } from "node:inspector/promises"
+import { setFlagsFromString } from "node:v8"
 import type * as SqlClient from "@effect/sql/SqlClient"
 import * as SqlClientTag from "@effect/sql/SqlClient"
 import { autoRetry } from "@grammyjs/auto-retry"
@@ -220,6 +221,9 @@ const best = async (label: string, count: number): Promise<Measured> => {
 
 /** A cycle of the bare bot: replies and nothing else, on the same runner settings as the relay's. */
 const bareCycle = async (label: string): Promise<Measured> => {
+  // As a bot in a process of its own would run: V8's defaults. Delivery's worker, started for a relay cycle, has each
+  // thread collect its own young generation (`DeliveryWorker`'s `niceness`), and V8's flags are the process's.
+  setFlagsFromString("--parallel-scavenge")
   const bare = new Bot(telegram.token, { botInfo: telegram.botInfo, client: { apiRoot: telegram.apiRoot } })
   bare.api.config.use(autoRetry({ maxRetryAttempts: 5, maxDelaySeconds: 120 }))
   bare.use(sequentialize((ctx) => (ctx.chat?.id ?? ctx.from?.id)?.toString()))

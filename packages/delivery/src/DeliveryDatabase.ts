@@ -82,14 +82,14 @@ export const layerConfig: Layer.Layer<SqlClient.SqlClient, ConfigError.ConfigErr
 
 /**
  * `sql.withTransaction`, with a failed `COMMIT` (a full disk) answered as the `SqlError` it is: `@effect/sql`
- * makes it a defect, and SQLite may keep the transaction open after it, so that every later statement on the
- * connection would join it and seem to succeed without ever being stored. It is rolled back at once, before
- * the connection's next user can reach it. Every transaction on delivery's database goes through here,
- * adapters' own tables included.
+ * makes it a defect (delivery's own SQLite client already answers it as a failure, rolled back), and SQLite may
+ * keep the transaction open after it, so that every later statement on the connection would join it and seem to
+ * succeed without ever being stored. It is rolled back at once, before the connection's next user can reach it.
+ * Every transaction on delivery's database goes through here, adapters' own tables included.
  *
  * On SQLite, transactions that arrive while another is being written share the next commit (one fsync for
- * all), each in a savepoint of its own: one that fails rolls back alone, and none is answered before its
- * commit. PostgreSQL's pool runs them side by side instead.
+ * all), each in a savepoint of its own when there are several: one that fails rolls back alone, and none is
+ * answered before its commit. PostgreSQL's pool runs them side by side instead.
  *
  * @since 0.1.0
  * @category transactions
